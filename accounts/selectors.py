@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import ApiKey, Membership, Tenant
+
+
+def tenants_for_user(*, user: User | AnonymousUser) -> QuerySet[Tenant]:
+    if not user.is_authenticated:
+        return Tenant.objects.none()
+    return Tenant.objects.filter(memberships__user=user).order_by("name", "id")
+
+
+def tenant_get_for_user(*, user: User, tenant_id: int | None) -> Tenant | None:
+    """The tenant the person chose (if they belong to it), else their first one."""
+    tenants = tenants_for_user(user=user)
+    if tenant_id is not None:
+        tenant = tenants.filter(id=tenant_id).first()
+        if tenant is not None:
+            return tenant
+    return tenants.first()
+
+
+def membership_role(*, user: User, tenant: Tenant) -> str | None:
+    return Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
+
+
+def api_keys_for_tenant(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(tenant=tenant).select_related("created_by")
+
+
+def api_key_get(*, tenant: Tenant, key_id: int) -> ApiKey:
+    api_key = api_keys_for_tenant(tenant=tenant).filter(id=key_id).first()
+    if api_key is None:
+        raise Http404("No such key.")
+    return api_key

@@ -1,0 +1,54 @@
+"""Shared fixtures: every test gets an owner, a team member and an outsider."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import Membership, Tenant
+from accounts.services import api_key_create, user_sign_up
+
+
+@dataclass
+class Party:
+    user: User
+    tenant: Tenant
+    key: str
+
+    def api(self) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.key}")
+        return client
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    yield
+    with contextlib.suppress(Exception):
+        cache.clear()
+
+
+@pytest.fixture
+def owner(db: None) -> Party:
+    user, tenant = user_sign_up(email="alice@example.com", password="correct horse battery", organisation="Alice Co")
+    return Party(user, tenant, api_key_create(tenant=tenant, name="alice key", created_by=user).plaintext)
+
+
+@pytest.fixture
+def member(owner: Party) -> Party:
+    user = get_user_model().objects.create_user(username="bob@example.com", email="bob@example.com", password="x")
+    Membership.objects.create(tenant=owner.tenant, user=user, role=Membership.Role.MEMBER)
+    return Party(user, owner.tenant, api_key_create(tenant=owner.tenant, name="bob key", created_by=user).plaintext)
+
+
+@pytest.fixture
+def outsider(db: None) -> Party:
+    user, tenant = user_sign_up(email="eve@example.com", password="correct horse battery", organisation="Eve Inc")
+    return Party(user, tenant, api_key_create(tenant=tenant, name="eve key", created_by=user).plaintext)
