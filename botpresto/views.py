@@ -4,8 +4,9 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.tenancy import tenant_required
@@ -88,6 +89,12 @@ def _settings_page(request: HttpRequest, bot: Bot, **forms: Any) -> HttpResponse
     return render(request, "botpresto/bot_settings.html", context)
 
 
+def _back_to_settings(bot: Bot) -> HttpResponse:
+    # The form posted to a #section URL; browsers keep that fragment over a plain redirect, which would hide the
+    # message at the top of the page.
+    return HttpResponseRedirect(reverse("bot_settings", args=[bot.uuid]) + "#main")
+
+
 @tenant_required
 def bot_settings(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     return _settings_page(request, _bot(request, bot_id))
@@ -105,7 +112,7 @@ def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
             add_error(form, exc)
         else:
             messages.success(request, "Token replaced. We use the new one from now on.")
-            return redirect("bot_settings", bot.uuid)
+            return _back_to_settings(bot)
     return _settings_page(request, bot, token_form=form)
 
 
@@ -121,7 +128,7 @@ def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
             add_error(form, exc)
         else:
             messages.success(request, "Endpoint saved. Updates are forwarded there from now on.")
-            return redirect("bot_settings", bot.uuid)
+            return _back_to_settings(bot)
     return _settings_page(request, bot, endpoint_form=form)
 
 
@@ -132,12 +139,12 @@ def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     if request.POST.get("clear"):
         services.bot_update(bot=bot, data={"mixpanel_token": None})
         messages.success(request, "Mixpanel token removed: no more events are sent to Mixpanel.")
-        return redirect("bot_settings", bot.uuid)
+        return _back_to_settings(bot)
     form = MixpanelForm(request.POST)
     if form.is_valid():
         services.bot_update(bot=bot, data=form.cleaned_data)
         messages.success(request, "Mixpanel token saved.")
-        return redirect("bot_settings", bot.uuid)
+        return _back_to_settings(bot)
     return _settings_page(request, bot, mixpanel_form=form)
 
 
@@ -154,7 +161,7 @@ def bot_notices(request: HttpRequest, bot_id: UUID) -> HttpResponse:
             add_error(form, exc)
         else:
             messages.success(request, "Notices saved.")
-            return redirect("bot_settings", bot.uuid)
+            return _back_to_settings(bot)
     return _settings_page(request, bot, notices_form=form, notices_previewed=previewing)
 
 
@@ -168,7 +175,7 @@ def bot_disconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
         messages.error(request, f"Nothing was changed. {exc.message}")
     else:
         messages.success(request, "Disconnected: Telegram sends updates straight to your endpoint again.")
-    return redirect("bot_settings", bot.uuid)
+    return _back_to_settings(bot)
 
 
 @tenant_required
@@ -184,7 +191,7 @@ def bot_reconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
             messages.success(request, "Reconnected: Telegram sends updates through BotPresto again.")
         else:
             messages.success(request, "Marked as waiting: run the setWebhook command to forward through BotPresto.")
-    return redirect("bot_settings", bot.uuid)
+    return _back_to_settings(bot)
 
 
 @tenant_required
