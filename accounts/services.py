@@ -126,12 +126,16 @@ def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User
         raise ApplicationError(f"{email} is already a member of {tenant.name}.", field="email")
     if get_user_model().objects.filter(email__iexact=email).exists():
         membership = membership_add(tenant=tenant, email=email, role=role)
-        _mail(
-            to=email,
-            subject=f"You have joined {tenant.name} on BotPresto",
-            template="accounts/email/added.txt",
-            context={"tenant": tenant, "role": membership.get_role_display(), "invited_by": invited_by},
-        )
+        try:
+            _mail(
+                to=email,
+                subject=f"You have joined {tenant.name} on BotPresto",
+                template="accounts/email/added.txt",
+                context={"tenant": tenant, "role": membership.get_role_display(), "invited_by": invited_by},
+            )
+        except OSError:
+            # The access is granted either way; the email only tells them.
+            logger.warning("membership_added_mail_failed tenant=%s user=%s", tenant.id, membership.user_id)
         logger.info("membership_added tenant=%s user=%s role=%s", tenant.id, membership.user_id, role)
         return membership
     with transaction.atomic():
