@@ -246,6 +246,7 @@ def test_manual_mode_shows_the_set_webhook_call(owner: Party) -> None:
     assert body["proxy_secret"] in body["set_webhook_command"]
     assert body["proxy_url"] in body["set_webhook_command"]
     assert "<TOKEN>" in body["set_webhook_command"]
+    assert set(body["unavailable_features"]) == {"user_notices", "maintenance_bypass", "webhook_health_checks"}
 
 
 def test_no_answer_or_log_line_contains_a_secret(
