@@ -307,7 +307,14 @@ def bot_token_rotate(*, bot: Bot, new_token: str) -> Bot:
 
 def bot_disconnect(*, bot: Bot) -> Bot:
     """Give the webhook back to the owner's endpoint; keep the bot and its history."""
-    if bot.is_token_mode:
+    if bot.status == Bot.Status.TOKEN_REVOKED:
+        raise ApplicationError(
+            "Telegram no longer accepts this bot's token, so its webhook cannot be changed. "
+            "Paste the new token first (rotate token), then disconnect.",
+            code="token_invalid",
+        )
+    # A webhook someone else changed is left as it is: restoring ours would overwrite theirs.
+    if bot.is_token_mode and bot.status != Bot.Status.WEBHOOK_CHANGED:
         webhook_restore(bot=bot)
     bot.status = Bot.Status.DISCONNECTED
     bot.save(update_fields=["status", "updated_at"])
