@@ -14,6 +14,10 @@ from botpresto import selectors, services
 from botpresto.models import Bot
 
 
+# What needs the bot's token, which a manual-mode owner keeps to themselves.
+MANUAL_MODE_UNAVAILABLE = ("user_notices", "maintenance_bypass", "webhook_health_checks")
+
+
 class BotOutputSerializer(serializers.Serializer):
     """What a client may see of a bot: never its token, endpoint secret or Mixpanel token."""
 
@@ -42,6 +46,7 @@ class BotOutputSerializer(serializers.Serializer):
             # The owner needs these to set the webhook by hand.
             data["proxy_secret"] = str(bot.proxy_secret)
             data["set_webhook_command"] = services.set_webhook_command(bot)
+        data["unavailable_features"] = [] if bot.is_token_mode else list(MANUAL_MODE_UNAVAILABLE)
         return data
 
 
