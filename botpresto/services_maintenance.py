@@ -96,7 +96,8 @@ def maintenance_start(*, window: MaintenanceWindow, dispatch: bool = True) -> Ma
     if window.state != Window.BYPASSING:
         raise ApplicationError(f"This window is {window.get_state_display().lower()}.", code="window_state")
     maintenance_notify(window=window)  # if it was started before its advance notice went out
-    bot_ids = list(Bot.objects.filter(mode=Bot.Mode.TOKEN, status__in=CONNECTED).values_list("id", flat=True))
+    connected = Bot.objects.filter(mode=Bot.Mode.TOKEN, status__in=CONNECTED).order_by("id")
+    bot_ids = list(connected.values_list("id", flat=True))
     _rows_create(window, Direction.BYPASS, bot_ids)
     if dispatch:
         maintenance_dispatch(window=window, direction=Direction.BYPASS)
@@ -123,7 +124,7 @@ def maintenance_end(*, window: MaintenanceWindow, dispatch: bool = True) -> Main
         state=Row.SKIPPED, reason="the window ended before this bot was bypassed", updated_at=now
     )
     # Failed and running bypasses may have switched the webhook: the reconnect reads it and decides.
-    bot_ids = list(bypass.exclude(state=Row.SKIPPED).values_list("bot_id", flat=True))
+    bot_ids = list(bypass.exclude(state=Row.SKIPPED).order_by("bot_id").values_list("bot_id", flat=True))
     _rows_create(window, Direction.RECONNECT, bot_ids)
     if dispatch:
         maintenance_dispatch(window=window, direction=Direction.RECONNECT)
