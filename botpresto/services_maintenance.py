@@ -162,9 +162,13 @@ def _claim(window: MaintenanceWindow, direction: str) -> MaintenanceSwitch | Non
     if direction == Direction.RECONNECT:
         # A bot is reconnected only once its bypass, still running in another worker, has finished.
         candidates = candidates.exclude(bot_id__in=_in_flight_bypasses(window, now).values("bot_id"))
+    # The row's own state must be in the UPDATE's WHERE: a filter across the join (window__state) makes
+    # Django write "id IN (subquery)", which PostgreSQL does not re-check against a row another worker
+    # has just claimed, so both would win it.
+    window_open = MaintenanceWindow.objects.filter(id=window.id, state=expected).values("id")
     while ids := list(candidates.order_by("id").values_list("id", flat=True)[:20]):
         for row_id in ids:
-            claimed = MaintenanceSwitch.objects.filter(_claimable(now), id=row_id, window__state=expected).update(
+            claimed = MaintenanceSwitch.objects.filter(_claimable(now), id=row_id, window_id__in=window_open).update(
                 state=Row.RUNNING, attempts=F("attempts") + 1, updated_at=now
             )
             if claimed:

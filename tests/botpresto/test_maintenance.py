@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from botpresto.models import Bot, MaintenanceSwitch, MaintenanceWindow
@@ -254,6 +255,16 @@ def test_it_ending_a_window_mid_bypass_reconnects_only_what_was_bypassed(owner: 
     assert (progress[D.BYPASS].done, progress[D.BYPASS].skipped, progress[D.RECONNECT].done) == (4, 6, 4)
 
 
+def use_broker(app: Any, url: str) -> None:
+    """Point the app at another broker, dropping connections an earlier test may have pooled."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+    app.conf.broker_url = url
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_it_switches_the_bots_in_chunks_on_a_celery_worker(owner: Party, standin: StandIn, settings: Any) -> None:
@@ -271,16 +282,18 @@ def test_it_switches_the_bots_in_chunks_on_a_celery_worker(owner: Party, standin
         ran.append((task.name, bool(task.request.is_eager)))
 
     task_prerun.connect(record, weak=False)
-    app.conf.broker_url = "memory://"
+    use_broker(app, "memory://")
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        # Two threads claim rows at once on PostgreSQL; SQLite's shared in-memory test database
+        # cannot take two writers (a file database waits for its lock instead).
+        threads = 2 if connection.vendor == "postgresql" else 1
+        with start_worker(app, pool="threads", concurrency=threads, perform_ping_check=False, shutdown_timeout=10):
             window = maintenance_start(window=window_make())
             standin.wait_for(lambda: len(ran) == 6 and len(switches(standin)) == len(bots), timeout=30)
             standin.wait_for(lambda: not window.switches.exclude(state="done").exists(), timeout=10)
     finally:
         task_prerun.disconnect(record)
-        app.conf.broker_url = settings.CELERY_BROKER_URL
-        app.pool.force_close_all()
+        use_broker(app, settings.CELERY_BROKER_URL)
     assert ran == [("botpresto.tasks.maintenance_switch_task", False)] * 6  # 60 bots in chunks of 10
     assert switches(standin) == {str(bot.token): 1 for bot in bots}
     assert MaintenanceWindow.objects.get().state == MaintenanceWindow.State.BYPASSED
