@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mass_mail
+from django.urls import reverse
 
 from accounts.models import Membership
 from botpresto.models import Bot, MaintenanceWindow
@@ -88,7 +89,8 @@ def webhook_changed_text(*, bot: Bot, during_maintenance: bool) -> str:
         "through BotPresto. A bot can have only one webhook: another service, or a development copy of your bot "
         "that was started and forgotten, may have taken it.\n\n"
         "We leave the webhook as it is. To use BotPresto again, reconnect the bot on its page: one click "
-        "points the webhook back at us, and keeps the address it has now as your endpoint."
+        "points the webhook back at us, and keeps the address it has now as your endpoint.\n"
+        f"{settings.PUBLIC_URL}{reverse('bot_detail', args=[bot.uuid])}"
     )
 
 
@@ -96,8 +98,8 @@ def token_revoked_text(*, bot: Bot) -> str:
     return (
         f"Telegram no longer accepts the token of {bot}: it was revoked or replaced with @BotFather. "
         "Until you give us the new token we cannot check or change the bot's webhook.\n\n"
-        "Paste the current token from @BotFather on the bot's page (rotate token); "
-        "we register the webhook again with it."
+        "Paste the current token from @BotFather in the bot's settings; we register the webhook again with it.\n"
+        f"{settings.PUBLIC_URL}{reverse('bot_settings', args=[bot.uuid])}#token"
     )
 
 

@@ -154,7 +154,7 @@ def test_it_tells_the_owner_once_about_a_bot_changed_during_the_window(owner: Pa
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
     body = mail.outbox[0].body
     assert f"@{changed.username}" in body
-    assert "reconnect" in body
+    assert f"/bots/{changed.uuid}/" in body  # the page with the one-click reconnect
     assert str(changed.token) not in body
     assert str(changed.proxy_secret) not in body
     assert "elsewhere.example.com" not in body
