@@ -75,10 +75,6 @@ class Progress:
     skipped: int = 0
     reasons: list[tuple[str, str, int]] = field(default_factory=list)  # (state, reason, bots)
 
-    @property
-    def total(self) -> int:
-        return self.done + self.left + self.failed + self.skipped
-
 
 def maintenance_progress(*, window: MaintenanceWindow) -> dict[str, Progress]:
     """Per direction: bots done, left, failed and skipped, and why (grouped)."""
