@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from botpresto.crypto import KeyRingError, development_key_ring, parse_key_ring
@@ -90,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenant",
+                "botpresto.context_processors.maintenance",
             ],
         },
     },
@@ -146,7 +148,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Starts due maintenance windows, ends them, sends advance notices.
+    "maintenance-tick": {"task": "botpresto.tasks.maintenance_tick_task", "schedule": crontab()},
+    # Each minute checks the slice of bots whose turn it is (see WEBHOOK_HEALTH_MINUTES).
+    "webhook-health": {"task": "botpresto.tasks.webhook_health_beat_task", "schedule": crontab()},
+}
 
 # --- Integrations -----------------------------------------------------------
 TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org")
@@ -154,6 +161,14 @@ TELEGRAM_CONNECT_TIMEOUT = env_float("TELEGRAM_CONNECT_TIMEOUT", 3.05, minimum=0
 TELEGRAM_READ_TIMEOUT = env_float("TELEGRAM_READ_TIMEOUT", 10, minimum=0.5, maximum=60)
 MIXPANEL_API_URL = env_url("MIXPANEL_API_URL", "https://api.mixpanel.com")
 ALLOW_PRIVATE_UPSTREAMS = env_bool("ALLOW_PRIVATE_UPSTREAMS", False)
+
+# --- Maintenance windows and webhook health -----------------------------------
+# Bot API calls per second for bulk work (maintenance switches, health checks), shared by all workers.
+MAINTENANCE_CALLS_PER_SECOND = env_float("MAINTENANCE_CALLS_PER_SECOND", 10, minimum=0.1, maximum=1000)
+MAINTENANCE_NOTICE_HOURS = env_int("MAINTENANCE_NOTICE_HOURS", 24, minimum=0, maximum=24 * 30)
+MAINTENANCE_CHUNK_SIZE = env_int("MAINTENANCE_CHUNK_SIZE", 50, minimum=1, maximum=10_000)
+WEBHOOK_HEALTH_MINUTES = env_int("WEBHOOK_HEALTH_MINUTES", 5, minimum=1, maximum=24 * 60)
+MANUAL_SILENT_HOURS = env_int("MANUAL_SILENT_HOURS", 24, minimum=1, maximum=24 * 365)
 
 # --- Email ------------------------------------------------------------------
 globals().update(env_email("EMAIL_URL", "consolemail://"))
