@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task
+from django.db import connections
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class Outbox:
                 else:
                     self._run_one(work, args)
             finally:
+                if self._queue.empty():
+                    # Idle now: hold no database connection (the database cache, eager tasks) until next time.
+                    connections.close_all()
                 self._queue.task_done()
 
     def _run_one(self, work: Callable[..., Any], args: tuple[Any, ...]) -> None:

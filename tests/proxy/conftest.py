@@ -30,6 +30,7 @@ def _proxy_settings(settings: Any) -> Iterator[None]:
     guards.in_flight._counts.clear()
     after.health.__init__()  # type: ignore[misc]
     outbox.synchronous = True
+    outbox._paused_until = 0.0
     buffer._client = None
     yield
     routes.table.reset()

@@ -53,20 +53,20 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, port: int) -> None:
         self.endpoint = endpoint
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
 
 class Endpoint:
     """Answers every POST with ``reply``; ``received`` holds the requests, in order."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.received: list[Received] = []
         self.reply = Reply()
         self.lock = threading.Lock()
         self.released = threading.Event()  # set to end every delay at once
-        self._server = _Server(self)
+        self._server = _Server(self, port)
         if tls is not None:
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
