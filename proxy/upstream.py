@@ -1,21 +1,31 @@
-"""The forward itself: one pooled, kept-alive HTTP session per process, and what its answer means.
+"""The forward itself: one pool of kept-alive connections per process, and what the answer means.
 
-Redirects are not followed (Telegram does not follow them either), nothing is
-retried but a kept-alive connection the endpoint closed before answering (the
-same request on a fresh connection), and every failure becomes a status that
-makes Telegram keep the update and try again.
+urllib3 directly rather than requests: requests adds about a quarter of a
+millisecond per call (settings merging, hooks, cookies) and nothing the forward
+uses. Redirects are not followed (Telegram does not follow them either),
+nothing is retried but a kept-alive connection the endpoint closed before
+answering (the same request on a fresh connection), and every failure becomes a
+status that makes Telegram keep the update and try again.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    SSLError,
+)
+from urllib3.exceptions import TimeoutError as UrllibTimeout
+from urllib3.util import parse_url
 
 from proxy.routes import Route
 
@@ -52,93 +62,72 @@ class Outcome:
         return self.error is not None
 
 
-def _session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # no proxy or netrc lookups per request
-    session.headers = CaseInsensitiveDict({"User-Agent": "BotPresto", "Accept-Encoding": "identity"})
-    # Many bots share a host (one app serving several bots): keep plenty of connections per host.
-    adapter = HTTPAdapter(pool_connections=256, pool_maxsize=256, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+# Many bots share a host (one app serving several bots): plenty of connections per host, many hosts.
+manager = urllib3.PoolManager(num_pools=512, maxsize=256, block=False, retries=False)
+HEADERS = {"User-Agent": "BotPresto", "Accept-Encoding": "identity"}
 
 
-session = _session()
+@lru_cache(maxsize=65536)
+def _target(url: str) -> tuple[str, str, int | None, str]:
+    parts = parse_url(url)
+    return parts.scheme or "http", parts.host or "", parts.port, parts.request_uri
 
 
 def _retry_after() -> str:
     return str(settings.PROXY_RETRY_AFTER)
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and what it wraps (requests wraps urllib3's errors in args and reasons)."""
-    seen: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(seen) < 10:
-        current = todo.pop()
-        seen.append(current)
-        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-        if current.__cause__ is not None:
-            todo.append(current.__cause__)
-    return seen
-
-
-def _failure_kind(exc: requests.RequestException) -> str:
-    chain = _chain(exc)
-    if isinstance(exc, requests.Timeout) or any(isinstance(e, ReadTimeoutError | TimeoutError) for e in chain):
-        return TIMEOUT
-    if isinstance(exc, requests.exceptions.SSLError):
-        return TLS
-    if any(isinstance(e, NameResolutionError) for e in chain):
+def _failure_kind(exc: Exception) -> str:
+    if isinstance(exc, NameResolutionError):
         return DNS
+    if isinstance(exc, NewConnectionError):  # before timeouts: urllib3 makes it a subclass of one
+        return CONNECT
+    if isinstance(exc, UrllibTimeout):
+        return TIMEOUT
+    if isinstance(exc, SSLError):
+        return TLS
     return CONNECT
 
 
-def _closed_before_answer(exc: requests.RequestException) -> bool:
-    """A kept-alive connection the endpoint had closed: nothing was answered, a fresh one may work."""
-    return isinstance(exc, requests.ConnectionError) and any(isinstance(e, ProtocolError) for e in _chain(exc))
+def _send(route: Route, body: bytes, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+    scheme, host, port, uri = _target(route.upstream_url)
+    verify = {"ca_certs": route.verify if isinstance(route.verify, str) else certifi.where()}
+    pool = manager.connection_from_host(host, port, scheme, pool_kwargs=verify if scheme == "https" else None)
+    timeout = urllib3.Timeout(connect=settings.PROXY_CONNECT_TIMEOUT, read=settings.PROXY_READ_TIMEOUT)
+    return pool.urlopen(
+        "POST", uri, body=body, headers=headers, timeout=timeout, retries=False, redirect=False, assert_same_host=False
+    )
 
 
 def forward(route: Route, body: bytes, content_type: str | None) -> Outcome:
-    headers = {}
+    headers = dict(HEADERS)
     if content_type:
         headers["Content-Type"] = content_type
     if route.endpoint_secret:
         headers[SECRET_HEADER] = route.endpoint_secret
-    timeout = (settings.PROXY_CONNECT_TIMEOUT, settings.PROXY_READ_TIMEOUT)
     started = time.perf_counter()
-    response = None
-    for attempt in (1, 2):
+    try:
         try:
-            response = session.post(
-                route.upstream_url,
-                data=body,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
-                verify=route.verify,
-            )
-            break
-        except requests.RequestException as exc:
-            if attempt == 1 and _closed_before_answer(exc) and time.perf_counter() - started < 1.0:
-                continue
-            kind = _failure_kind(exc)
-            return Outcome(
-                status=504 if kind == TIMEOUT else 502,
-                retry_after=_retry_after(),
-                error=kind,
-                latency_ms=(time.perf_counter() - started) * 1000,
-            )
-    assert response is not None
+            response = _send(route, body, headers)
+        except ProtocolError:
+            # A kept-alive connection the endpoint had closed: nothing was answered, a fresh one may work.
+            if time.perf_counter() - started > 1.0:
+                raise
+            response = _send(route, body, headers)
+    except (HTTPError, OSError, ValueError) as exc:
+        kind = _failure_kind(exc)
+        return Outcome(
+            status=504 if kind == TIMEOUT else 502,
+            retry_after=_retry_after(),
+            error=kind,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
     latency_ms = (time.perf_counter() - started) * 1000
-    status = response.status_code
+    status = response.status
     if 200 <= status <= 299:
         return Outcome(
             status=status,
-            body=response.content,
+            body=response.data,
             content_type=response.headers.get("Content-Type"),
             upstream_status=status,
             latency_ms=latency_ms,
@@ -148,7 +137,7 @@ def forward(route: Route, body: bytes, content_type: str | None) -> Outcome:
         # The endpoint asks Telegram to slow down itself: pass it on as it is.
         return Outcome(
             status=429,
-            body=response.content,
+            body=response.data,
             content_type=response.headers.get("Content-Type"),
             retry_after=endpoint_retry_after,
             upstream_status=status,

@@ -114,7 +114,7 @@ def test_an_outage_loses_nothing_and_the_user_is_told_once_in_their_language(
     ids = standin.push_updates(tg.token, [message(42, f"m{n}", language="ru") for n in range(3)])
     standin.wait_for(lambda: len(attempts(standin, tg.token)) >= 4)  # Telegram keeps retrying
     assert {a.status for a in attempts(standin, tg.token)} == {502}
-    outbox.flush()
+    standin.wait_for(lambda: bool(standin.calls(tg.token, "sendMessage")))
     notices = standin.calls(tg.token, "sendMessage")
     assert [(c.params["text"], int(c.params["chat_id"])) for c in notices] == [(DEFAULT_NOTICES["ru"], 42)]
 
@@ -125,6 +125,7 @@ def test_an_outage_loses_nothing_and_the_user_is_told_once_in_their_language(
         assert [int(r.body.split(b'"update_id":')[1].split(b",")[0]) for r in back.received] == ids
     finally:
         back.stop()
+    outbox.flush()
     assert len(standin.calls(tg.token, "sendMessage")) == 1
 
 
