@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
@@ -137,7 +138,8 @@ class RouteTable:
         if route is not None:
             return route
         if not self._loaded:
-            self.load()
+            # gunicorn starts the table in post_worker_init; other servers (runserver) start it here.
+            self.load() if settings.TESTING else self.start()
             route = self._routes.get(key)
             if route is not None:
                 return route

@@ -64,3 +64,28 @@ def test_pages_keep_their_middleware() -> None:
     status, headers, _ = call("/accounts/login/")
     assert status.startswith("200")
     assert headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_loads_the_routes_before_the_first_request(owner) -> None:  # type: ignore[no-untyped-def]
+    import runpy
+    from pathlib import Path
+
+    from proxy.routes import table
+
+    bot = bot_make(owner.tenant)
+    config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    config["post_worker_init"](None)
+    try:
+        assert table.refreshing
+        assert table.cached(str(bot.uuid)) is not None
+    finally:
+        table.stop()
+
+
+def test_gunicorn_runs_threads_by_default() -> None:
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    assert (config["worker_class"], config["threads"]) == ("gthread", 128)
