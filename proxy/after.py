@@ -12,11 +12,11 @@ import logging
 import time
 from typing import Any
 
-from analytics.buffer import record_push
 from analytics.extract import update_metadata
 from proxy import services
 from proxy.notices import notice_target
 from proxy.outbox import outbox
+from proxy.recorder import recorder
 from proxy.routes import Route
 from proxy.upstream import TOO_LARGE, Outcome
 
@@ -92,7 +92,7 @@ def _parse(body: bytes | None, route: Route) -> tuple[dict[str, Any] | None, boo
 def finish(route: Route, body: bytes | None, outcome: Outcome, received_at: float) -> None:
     try:
         meta, malformed = _parse(body, route)
-        record_push(
+        recorder.put(
             {
                 "bot": route.uuid,
                 "received_at": received_at,

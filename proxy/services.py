@@ -93,7 +93,9 @@ def _status_change(*, bot_id: int, to: str, only_from: Collection[str]) -> bool:
 
 
 def bot_endpoint_failing_mark(*, bot_id: int) -> bool:
-    return _status_change(bot_id=bot_id, to=Bot.Status.FAILING, only_from={Bot.Status.ACTIVE, Bot.Status.SILENT})
+    # A manual-mode bot still "waiting" plainly gets updates: say that they fail.
+    healthy = {Bot.Status.ACTIVE, Bot.Status.SILENT, Bot.Status.WAITING}
+    return _status_change(bot_id=bot_id, to=Bot.Status.FAILING, only_from=healthy)
 
 
 def bot_endpoint_recovered_mark(*, bot_id: int) -> bool:

@@ -10,6 +10,7 @@ from analytics import buffer
 from botpresto.models import Bot
 from proxy import after, guards, routes
 from proxy.outbox import outbox
+from proxy.recorder import recorder
 from tests.proxy.endpoints import Endpoint
 
 OWNER_SECRET = "owner-secret_1"
@@ -31,11 +32,14 @@ def _proxy_settings(settings: Any) -> Iterator[None]:
     after.health.__init__()  # type: ignore[misc]
     outbox.synchronous = True
     outbox._paused_until = 0.0
+    recorder.synchronous = True
     buffer._client = None
     yield
     routes.table.reset()
     outbox.synchronous = False
+    recorder.synchronous = False
     buffer._client = None
+    buffer._last_loss_log = 0.0  # the buffer logs a loss once per ten seconds: leave it ready to log
 
 
 @pytest.fixture

@@ -137,3 +137,11 @@ def test_an_owner_without_email_gets_nothing_and_nothing_breaks(client: Client, 
     get_user_model().objects.update(email="")
     fail(client, bot, endpoint, 1, 2, 3)
     assert mail.outbox == []
+
+
+def test_a_manual_mode_bot_waiting_for_updates_is_marked_failing(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+    bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, status=Bot.Status.WAITING, token=None, upstream_url=endpoint.url)
+    fail(client, bot, endpoint, 1, 2, 3)
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.FAILING
+    assert len(mail.outbox) == 1

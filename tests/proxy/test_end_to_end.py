@@ -16,6 +16,7 @@ from botpresto.models import Bot
 from botpresto.standin import StandIn
 from proxy.notices import DEFAULT_NOTICES
 from proxy.outbox import outbox
+from proxy.recorder import recorder
 from tests.conftest import Party
 from tests.proxy.endpoints import Endpoint, Reply
 from tests.proxy.frameworks import aiogram_endpoint, ptb_endpoint
@@ -30,8 +31,10 @@ def proxy_live(live_server: Any, standin: StandIn, settings: Any) -> Iterator[An
     settings.PROXY_RETRY_AFTER = 0  # let the stand-in retry on its own quick schedule
     settings.CELERY_TASK_ALWAYS_EAGER = True
     outbox.synchronous = False
+    recorder.synchronous = False
     yield live_server
     outbox.flush()
+    recorder.flush()
 
 
 def message(chat_id: int, text: str, language: str = "en") -> dict[str, Any]:
@@ -184,5 +187,6 @@ def test_updates_still_flow_with_redis_stopped(
     standin.push_updates(tg.token, [message(42, "a"), message(43, "b")])
     standin.wait_idle(tg.token)
     assert len(endpoint.received) == 2
+    recorder.flush()
     assert buffer.lost_count() == lost + 2
     buffer._client = None

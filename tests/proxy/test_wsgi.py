@@ -14,7 +14,8 @@ from tests.factories import bot_make
 from tests.proxy.conftest import UPDATE
 from tests.proxy.endpoints import Endpoint
 
-pytestmark = pytest.mark.django_db
+# The real entry point sends request_started, which closes a connection held in a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def call(path: str, method: str = "GET", body: bytes = b"", **headers: str) -> tuple[str, dict[str, str], bytes]:
