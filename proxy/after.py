@@ -2,7 +2,8 @@
 
 The view registers ``finish`` on the response's close(), which a WSGI server
 calls after the body is written: parsing the update, the analytics record (the
-one write per update) and handing failures to the outbox add no latency.
+one write per update, batched by the recorder) and handing failures to the
+outbox add no latency.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -189,7 +190,7 @@ def owner_alert_send(*, bot_id: int, state: str, details: dict[str, Any]) -> int
     logger.info("owner_alert bot=%s state=%s recipients=%d", bot.uuid, state, len(recipients))
     if not recipients:
         return 0
-    context["dashboard_url"] = f"{settings.PUBLIC_URL}/bots/"
+    context["dashboard_url"] = settings.PUBLIC_URL + reverse("bot_detail", args=[bot.uuid])
     body = render_to_string(template, context)
     return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
 

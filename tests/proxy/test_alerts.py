@@ -64,6 +64,7 @@ def test_the_alert_says_what_failed_and_never_what_users_wrote(client: Client, b
     assert "error status (your endpoint answered 500), 3 times in a row" in body
     assert "What to check:" in body
     assert " UTC" in body
+    assert f"/bots/{bot.uuid}/" in body
     assert "secret words" not in body
     assert str(bot.token) not in body
     assert str(bot.upstream_url) not in body
