@@ -163,8 +163,8 @@ def test_a_hanging_endpoint_does_not_block_another_bot(
         hanging.wait_for(2)
         started = time.monotonic()
         standin.push_updates(fast_tg.token, [message(chat, "quick") for chat in range(1, 4)])
-        standin.wait_idle(fast_tg.token, timeout=3)
-        assert time.monotonic() - started < 1.5
+        standin.wait_idle(fast_tg.token, timeout=4)
+        assert time.monotonic() - started < 3  # blocked behind the hanging bot it would take 5 s
         # Past the cap the hanging bot's updates are refused at once, not queued behind it.
         standin.wait_for(lambda: any(a.status == 503 for a in attempts(standin, slow_tg.token)), timeout=3)
         assert len(hanging.received) == 2
