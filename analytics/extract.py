@@ -122,7 +122,7 @@ def _user(data: Any) -> dict[str, Any] | None:
         user["username"] = username
     language = data.get("language_code")
     if isinstance(language, str) and len(language) <= 35 and _LANGUAGE.fullmatch(language):
-        user["language_code"] = language
+        user["language_code"] = language.lower()  # tags are case-insensitive; one spelling filters and groups
     return user
 
 
@@ -229,3 +229,37 @@ def update_metadata(update: Any, *, bot_id: int | None = None, bot_username: str
     if chat:
         meta["chat"] = chat
     return meta
+
+
+def metadata_clean(meta: Any) -> dict[str, Any] | None:
+    """Metadata read back from the buffer, checked again key by key.
+
+    The buffer is JSON written by another process (maybe another version):
+    only the keys and values update_metadata can produce pass, so nothing
+    else ever reaches the database or Mixpanel.
+    """
+    if not isinstance(meta, dict) or _int(meta.get("update_id")) is None or meta.get("type") not in UPDATE_TYPES:
+        return None
+    clean: dict[str, Any] = {"update_id": meta["update_id"], "type": meta["type"]}
+    user, chat = _user(meta.get("user")), _chat(meta.get("chat"))
+    if user:
+        clean["user"] = user
+    if chat:
+        clean["chat"] = chat
+    date = _int(meta.get("date"))
+    if date is not None and date > 0:
+        clean["date"] = date
+    if meta.get("content") in CONTENT_KINDS:
+        clean["content"] = meta["content"]
+    elif "content" in meta:
+        clean["content"] = "other"
+    command = meta.get("command")
+    if isinstance(command, str) and _COMMAND.fullmatch(command):
+        clean["command"] = command.lower()
+    if isinstance(meta.get("addressed"), bool):
+        clean["addressed"] = meta["addressed"]
+    if meta.get("member_status") in MEMBER_STATUSES:
+        clean["member_status"] = meta["member_status"]
+    if meta.get("chat_type") in INLINE_CHAT_TYPES:
+        clean["chat_type"] = meta["chat_type"]
+    return clean

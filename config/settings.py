@@ -146,6 +146,34 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
+# --- Analytics --------------------------------------------------------------
+ANALYTICS_BATCH_SIZE = env_int("ANALYTICS_BATCH_SIZE", 2000, minimum=1, maximum=20000)
+ANALYTICS_DRAIN_SECONDS = env_float("ANALYTICS_DRAIN_SECONDS", 20, minimum=1, maximum=300)
+ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 400, minimum=1)
+ANALYTICS_MIXPANEL_RETRY_MAX = env_int("ANALYTICS_MIXPANEL_RETRY_MAX", 100_000, minimum=0)
+ANALYTICS_MIXPANEL_TIMEOUT = env_float("ANALYTICS_MIXPANEL_TIMEOUT", 10, minimum=0.1, maximum=60)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Frequent and short-lived: a tick that finds a drain running returns at once,
+        # and a tick nobody picked up in time is dropped instead of piling up.
+        "analytics-drain": {
+            "task": "analytics.tasks.analytics_drain_task",
+            "schedule": 2.0,
+            "options": {"expires": 10},
+        },
+        "analytics-mixpanel-retry": {
+            "task": "analytics.tasks.analytics_mixpanel_retry_task",
+            "schedule": 15.0,
+            "options": {"expires": 60},
+        },
+        "analytics-stats-prune": {
+            "task": "analytics.tasks.analytics_stats_prune_task",
+            "schedule": 3600.0,
+            "options": {"expires": 1800},
+        },
+    }
+)
+
 # --- Integrations -----------------------------------------------------------
 TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org")
 TELEGRAM_CONNECT_TIMEOUT = env_float("TELEGRAM_CONNECT_TIMEOUT", 3.05, minimum=0.1, maximum=30)

@@ -7,10 +7,11 @@ locations, bios, invite links and payloads always do.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 MARK = "ZQXMARKER7731"
-DATE = 1_780_000_000
+DATE = int(time.time()) - 3600  # recent: Mixpanel takes events of the last 5 days
 USER = {
     "id": 1_111_111_111,
     "is_bot": False,
