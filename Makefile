@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.t
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo bench clean
+.PHONY: run test lint format migrate demo bench clean venv
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,22 @@ run: migrate
 	  echo ""; echo "  BotPresto runs at http://$(HOST):$(PORT)/"; \
 	  echo "  Sign up there, or log in (admin too, at /admin/) as $$email with password $$password"; echo ""; }
 	DEBUG=$${DEBUG:-true} HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.dev start
+
+# The whole flow offline: Telegram stand-in + sample bot endpoint + the service wired to them.
+demo: export TELEGRAM_API_URL = http://127.0.0.1:8081
+demo: export ALLOW_PRIVATE_UPSTREAMS = true
+demo: export PUBLIC_URL = http://$(HOST):$(PORT)
+demo: migrate
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
+	  key=$$(DEBUG=$${DEBUG:-true} $(BIN)/python manage.py issue_api_key $$email --name demo | tail -n 1); \
+	  echo ""; echo "  BotPresto demo at http://$(HOST):$(PORT)/ — log in as $$email / $$password"; \
+	  echo "  A sample bot @presto_demo_bot lives in the Telegram stand-in (http://127.0.0.1:8081)."; \
+	  echo "  Its token: 5550001234:AAdemo-local-only-token-0000000000"; \
+	  echo "  1. Connect it: page 'Connect a bot', or"; \
+	  echo "     curl -s -H 'Authorization: Bearer '$$key -d token=5550001234:AAdemo-local-only-token-0000000000 -d endpoint_secret=demo-endpoint-secret http://$(HOST):$(PORT)/api/v1/bots/"; \
+	  echo "  2. Talk to it:  $(BIN)/python scripts/demo_send.py hello"; \
+	  echo "     (before connecting, the update goes straight to the sample endpoint; after, through the proxy)"; echo ""; }
+	DEBUG=$${DEBUG:-true} HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.demo start
 
 test: $(STAMP)
 	DEBUG=$${DEBUG:-true} TESTING=true $(BIN)/ruff check .

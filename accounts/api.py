@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +31,7 @@ class ApiKeyListApi(generics.ListAPIView):
 
 
 class ApiKeyRevokeApi(APIView):
+    @extend_schema(request=None, responses=ApiKeyOutputSerializer)
     def post(self, request: Request, key_id: int) -> Response:
         api_key = selectors.api_key_get(tenant=request_tenant(request), key_id=key_id)
         services.api_key_revoke(api_key=api_key)

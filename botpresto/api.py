@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +12,9 @@ from rest_framework.views import APIView
 from accounts.authentication import request_tenant
 from botpresto import selectors, services
 from botpresto.models import Bot
+
+# What needs the bot's token, which a manual-mode owner keeps to themselves.
+MANUAL_MODE_UNAVAILABLE = ("user_notices", "maintenance_bypass", "webhook_health_checks")
 
 
 class BotOutputSerializer(serializers.Serializer):
@@ -29,20 +32,25 @@ class BotOutputSerializer(serializers.Serializer):
     has_mixpanel_token = serializers.SerializerMethodField()
     notices_enabled = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+    proxy_secret = serializers.SerializerMethodField(help_text="Manual mode only: the secret to give setWebhook.")
+    set_webhook_command = serializers.SerializerMethodField(help_text="Manual mode only: the call to make.")
+    unavailable_features = serializers.SerializerMethodField(help_text="What needs the token (manual mode).")
+
+    def get_proxy_secret(self, bot: Bot) -> str | None:
+        # The owner needs it to set the webhook by hand; in token mode it never leaves us.
+        return None if bot.is_token_mode else str(bot.proxy_secret)
+
+    def get_set_webhook_command(self, bot: Bot) -> str | None:
+        return None if bot.is_token_mode else services.set_webhook_command(bot)
+
+    def get_unavailable_features(self, bot: Bot) -> list[str]:
+        return [] if bot.is_token_mode else list(MANUAL_MODE_UNAVAILABLE)
 
     def get_has_endpoint_secret(self, bot: Bot) -> bool:
         return bool(bot.endpoint_secret)
 
     def get_has_mixpanel_token(self, bot: Bot) -> bool:
         return bool(bot.mixpanel_token)
-
-    def to_representation(self, bot: Bot) -> dict[str, Any]:
-        data: dict[str, Any] = super().to_representation(bot)
-        if bot.mode == Bot.Mode.MANUAL:
-            # The owner needs these to set the webhook by hand.
-            data["proxy_secret"] = str(bot.proxy_secret)
-            data["set_webhook_command"] = services.set_webhook_command(bot)
-        return data
 
 
 class BotCreateInputSerializer(serializers.Serializer):
@@ -77,6 +85,7 @@ class BotListCreateApi(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Bot]:
         return selectors.bots_for_tenant(tenant=request_tenant(self.request))
 
+    @extend_schema(request=BotCreateInputSerializer, responses={201: BotOutputSerializer})
     def post(self, request: Request) -> Response:
         data = BotCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -92,10 +101,12 @@ class BotListCreateApi(generics.ListAPIView):
 
 
 class BotDetailApi(APIView):
+    @extend_schema(responses=BotOutputSerializer)
     def get(self, request: Request, bot_id: UUID) -> Response:
         bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
         return Response(BotOutputSerializer(bot).data)
 
+    @extend_schema(request=BotUpdateInputSerializer, responses=BotOutputSerializer)
     def patch(self, request: Request, bot_id: UUID) -> Response:
         bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
         data = BotUpdateInputSerializer(data=request.data, partial=True)
@@ -103,6 +114,7 @@ class BotDetailApi(APIView):
         bot = services.bot_update(bot=bot, data=dict(data.validated_data))
         return Response(BotOutputSerializer(bot).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, bot_id: UUID) -> Response:
         bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
         services.bot_delete(bot=bot)
@@ -110,6 +122,7 @@ class BotDetailApi(APIView):
 
 
 class BotRotateTokenApi(APIView):
+    @extend_schema(request=TokenInputSerializer, responses=BotOutputSerializer)
     def post(self, request: Request, bot_id: UUID) -> Response:
         bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
         data = TokenInputSerializer(data=request.data)
@@ -119,12 +132,14 @@ class BotRotateTokenApi(APIView):
 
 
 class BotDisconnectApi(APIView):
+    @extend_schema(request=None, responses=BotOutputSerializer)
     def post(self, request: Request, bot_id: UUID) -> Response:
         bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
         return Response(BotOutputSerializer(services.bot_disconnect(bot=bot)).data)
 
 
 class BotReconnectApi(APIView):
+    @extend_schema(request=ReconnectInputSerializer, responses=BotOutputSerializer)
     def post(self, request: Request, bot_id: UUID) -> Response:
         bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
         data = ReconnectInputSerializer(data=request.data)

@@ -7,3 +7,5 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("botpresto.urls")),
 ]
+
+handler404 = "botpresto.api_errors.not_found"

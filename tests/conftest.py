@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, Tenant
 from accounts.services import api_key_create, user_sign_up
+from botpresto.standin import StandIn
 
 
 @dataclass
@@ -52,3 +54,18 @@ def member(owner: Party) -> Party:
 def outsider(db: None) -> Party:
     user, tenant = user_sign_up(email="eve@example.com", password="correct horse battery", organisation="Eve Inc")
     return Party(user, tenant, api_key_create(tenant=tenant, name="eve key", created_by=user).plaintext)
+
+
+@pytest.fixture
+def standin(settings: Any) -> Iterator[StandIn]:
+    """The Telegram stand-in on a free port, with the client pointed at it.
+
+    Owner endpoints in these tests live on loopback, hence ALLOW_PRIVATE_UPSTREAMS.
+    """
+    server = StandIn(retry_base_delay=0.05, retry_max_delay=0.5).start()
+    settings.TELEGRAM_API_URL = server.url
+    settings.ALLOW_PRIVATE_UPSTREAMS = True
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,140 @@
+"""Server-side SVG charts: they render without network access or JavaScript.
+
+Each chart carries a <title> and <desc> for screen readers; pages show the
+same numbers in a table beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
+
+# Colour-blind-safe palette (Okabe–Ito), dark enough on white.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999")
+WIDTH, HEIGHT = 640, 220
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10.0 * magnitude
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+
+
+def _frame(title: str, description: str, body: list[str], legend: Sequence[str]) -> SafeString:
+    keys = "".join(
+        f'<span class="key"><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{escape(name)}</span>'
+        for i, name in enumerate(legend)
+    )
+    svg = (
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="chart" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title><desc>{escape(description)}</desc>'
+        + "".join(body)
+        + "</svg>"
+    )
+    html = (
+        f'<figure class="chart"><figcaption>{escape(title)}</figcaption>{svg}<div class="legend">{keys}</div></figure>'
+    )
+    return mark_safe(html)  # noqa: S308 - every value in it is escaped
+
+
+def _axes(labels: Sequence[str], top: float, unit: str) -> list[str]:
+    parts = []
+    plot_h = HEIGHT - TOP - BOTTOM
+    for i in range(5):
+        value = top * i / 4
+        y = TOP + plot_h - plot_h * i / 4
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de"/>')
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#57606a">'
+            f"{escape(_fmt(value))}{escape(unit)}</text>"
+        )
+    every = max(1, len(labels) // 8)
+    plot_w = WIDTH - LEFT - RIGHT
+    for i, label in enumerate(labels):
+        if i % every:
+            continue
+        x = LEFT + plot_w * (i + 0.5) / max(len(labels), 1)
+        parts.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="11" fill="#57606a">'
+            f"{escape(label)}</text>"
+        )
+    return parts
+
+
+def line_chart(
+    title: str, labels: Sequence[str], series: dict[str, Sequence[float | None]], *, unit: str = ""
+) -> SafeString:
+    """Lines over time; a None is a gap (no data that hour)."""
+    values = [v for points in series.values() for v in points if v is not None]
+    top = _nice_max(max(values, default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    body = _axes(labels, top, unit)
+    for index, (name, points) in enumerate(series.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        path, pen_down = [], False
+        for i, value in enumerate(points):
+            if value is None:
+                pen_down = False
+                continue
+            x = LEFT + plot_w * (i + 0.5) / max(len(labels), 1)
+            y = TOP + plot_h - plot_h * value / top
+            path.append(f"{'L' if pen_down else 'M'}{x:.1f},{y:.1f}")
+            pen_down = True
+        if path:
+            body.append(
+                f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2">'
+                f"<title>{escape(name)}</title></path>"
+            )
+    description = "; ".join(
+        f"{name}: peak {_fmt(max((v for v in pts if v is not None), default=0))}{unit}" for name, pts in series.items()
+    )
+    return _frame(title, description or "no data", body, list(series))
+
+
+def stacked_columns(title: str, labels: Sequence[str], series: dict[str, Sequence[float]]) -> SafeString:
+    """Columns per period, stacked by kind (e.g. updates per hour by type)."""
+    totals = [sum(points[i] for points in series.values()) for i in range(len(labels))]
+    top = _nice_max(max(totals, default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(labels), 1)
+    body = _axes(labels, top, "")
+    for i, label in enumerate(labels):
+        base = 0.0
+        for index, (name, points) in enumerate(series.items()):
+            value = points[i]
+            if not value:
+                continue
+            height = plot_h * value / top
+            y = TOP + plot_h - plot_h * (base + value) / top
+            body.append(
+                f'<rect x="{LEFT + slot * i + slot * 0.15:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
+                f'height="{height:.1f}" fill="{PALETTE[index % len(PALETTE)]}">'
+                f"<title>{escape(label)} {escape(name)}: {escape(_fmt(value))}</title></rect>"
+            )
+            base += value
+    description = f"total {_fmt(sum(totals))} over {len(labels)} periods"
+    return _frame(title, description, body, list(series))
+
+
+def bar_list(title: str, items: Sequence[tuple[str, float]]) -> SafeString:
+    """Horizontal bars for a top-N list (commands, languages, chat types)."""
+    top = max((value for _, value in items), default=0) or 1
+    rows = [
+        f'<div class="bar-row"><span class="bar-label">{escape(name)}</span>'
+        f'<span class="bar" style="width:{max(2.0, 100 * value / top):.0f}%"></span>'
+        f'<span class="bar-value">{escape(_fmt(value))}</span></div>'
+        for name, value in items
+    ]
+    empty = '<p class="muted">No data yet.</p>' if not items else ""
+    return mark_safe(f'<figure class="bars"><figcaption>{escape(title)}</figcaption>{"".join(rows)}{empty}</figure>')  # noqa: S308 - escaped above
