@@ -7,8 +7,9 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,6 +51,8 @@ class StatsPointSerializer(serializers.Serializer):
     attempts = serializers.IntegerField()
     failures = serializers.IntegerField()
     skipped = serializers.IntegerField()
+    updates_by_type = serializers.DictField(child=serializers.IntegerField())
+    failures_by_kind = serializers.DictField(child=serializers.IntegerField())
     latency_p50_ms = serializers.FloatField(allow_null=True)
     latency_p95_ms = serializers.FloatField(allow_null=True)
 
@@ -82,6 +85,7 @@ class StatsOutputSerializer(serializers.Serializer):
 
 
 class BotStatsApi(APIView):
+    @extend_schema(parameters=[StatsInputSerializer], responses=StatsOutputSerializer)
     def get(self, request: Request, bot_id: UUID) -> Response:
         bot = bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
         data = StatsInputSerializer(data=request.query_params)
@@ -112,10 +116,6 @@ class CSVRenderer(BaseRenderer):
         raise NotImplementedError("The users list streams its CSV itself.")
 
 
-class UsersPagination(LimitOffsetPagination):
-    max_limit = 1000
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -139,7 +139,6 @@ class BotUsersApi(generics.ListAPIView):
     """A bot's end users, most recently active first; ?format=csv exports them all."""
 
     serializer_class = EndUserOutputSerializer
-    pagination_class = UsersPagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
 
     def get_queryset(self) -> QuerySet[EndUser]:
@@ -148,6 +147,19 @@ class BotUsersApi(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         return selectors.end_users_for_bot(bot=bot, **data.validated_data)
 
+    @extend_schema(
+        parameters=[
+            UsersFilterSerializer,
+            OpenApiParameter("format", str, enum=["json", "csv"], description="csv: every matching user, unpaged"),
+        ],
+        responses={
+            (200, "application/json"): EndUserOutputSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         if request.accepted_renderer.format != "csv":
             return super().list(request, *args, **kwargs)
@@ -155,7 +167,8 @@ class BotUsersApi(generics.ListAPIView):
         response["Content-Disposition"] = f'attachment; filename="bot-{kwargs["bot_id"]}-users.csv"'
         return response
 
-    def handle_exception(self, exc: Exception) -> Response:
-        # Errors are JSON even when CSV was asked for.
-        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
-        return super().handle_exception(exc)
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Only the list itself is CSV: errors and OPTIONS answer JSON even when CSV was asked for.
+        if isinstance(response, Response) and isinstance(getattr(request, "accepted_renderer", None), CSVRenderer):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -39,6 +39,8 @@ def _point(start: datetime, counters: HourCounters, daily: bool) -> dict[str, An
         "attempts": counters.attempts,
         "failures": counters.failures,
         "skipped": counters.skipped,
+        "updates_by_type": counters.by_type,
+        "failures_by_kind": counters.failures_by_kind,
         "latency_p50_ms": percentile(counters.latency, 0.50),
         "latency_p95_ms": percentile(counters.latency, 0.95),
     }
