@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 
-from analytics import buffer, mixpanel_sink
+from analytics import buffer
 from analytics.models import BotHourlyStats, EndUser, MixpanelPending, PipelineCounter
 
 
@@ -85,14 +85,15 @@ class PipelineCounterAdmin(ReadOnlyAdmin):
             backlog: int | str = buffer.buffer_length()
         except Exception:  # the page must show even when the buffer is down
             backlog = "unavailable"
-        pending = MixpanelPending.objects.aggregate(n=Sum("count"))["n"] or 0
+        waiting = MixpanelPending.objects.aggregate(n=Sum("count"))["n"] or 0
+        retrying = MixpanelPending.objects.filter(attempts__gt=0).aggregate(n=Sum("count"))["n"] or 0
         extra_context = {
             **(extra_context or {}),
             "pipeline": [
                 ("Records waiting in the buffer", backlog),
                 ("Records lost because the buffer was down", buffer.lost_count()),
-                ("Mixpanel items waiting for a retry", pending),
-                ("Mixpanel calls paused (unreachable)", "yes" if mixpanel_sink.paused() else "no"),
+                ("Mixpanel events and profiles waiting to be sent", waiting),
+                ("… of which Mixpanel failed to take at least once", retrying),
             ],
         }
         return super().changelist_view(request, extra_context)

@@ -32,6 +32,7 @@ class MixpanelCollector:
         self.events: list[dict[str, Any]] = []
         self.profiles: list[dict[str, Any]] = []
         self.requests: list[tuple[str, int]] = []  # (path, items) of every accepted post
+        self.posts = 0  # every post that arrived, accepted or not
         self.counts = {"events": 0, "profiles": 0}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
@@ -77,6 +78,7 @@ class MixpanelCollector:
 def _handler(collector: MixpanelCollector) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as with Mixpanel
+        disable_nagle_algorithm = True  # headers and body go in two writes: don't wait for a delayed ACK
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -98,6 +100,8 @@ def _handler(collector: MixpanelCollector) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             path = self.path.split("?", 1)[0]
+            with collector._lock:
+                collector.posts += 1
             if collector.mode == "hang":
                 time.sleep(collector.hang_seconds)
             if collector.mode == "down":

@@ -1,15 +1,19 @@
 """Events and profiles into each bot's own Mixpanel project, through the official library.
 
-Events go to /track: it takes the project token alone (/import needs the
-owner's API secret or a service account, which we do not ask for) and accepts
-events of the last 5 days, far more than Telegram's 24 h. Batches are as large
-as the API takes: 2000 items or about 2 MB of JSON, whichever comes first.
+The drain never calls Mixpanel: it writes each batch's events and profiles to
+an outbox (MixpanelPending, without the token) in the same transaction as the
+statistics, so a crash loses nothing and an outage never slows the drain. A
+sender, which several workers may run at once, ships the outbox: per bot and
+endpoint, as many waiting rows as fit in one request (2000 items or about
+2 MB of JSON, what the API takes), on a few threads, since each bot is a
+separate Mixpanel project and so a separate request.
 
-What Mixpanel does not take waits in MixpanelPending (without the token),
-capped per bot, and is retried with exponential backoff until /track would
-refuse it for age; what does not fit or gets too old is dropped and counted by
-the caller. While Mixpanel is unreachable the drain stops calling it for a
-while and parks batches straight away, so an outage never slows the drain.
+Events go to /track: it takes the project token alone (/import needs the
+owner's API secret or a service account, which we do not ask for) and takes
+events of the last 5 days, far more than Telegram's 24 h. A failed request is
+retried with exponential backoff until /track would refuse its events for age.
+Each bot's outbox is bounded; what does not fit, or gets too old, is dropped
+and counted by the caller.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ import hashlib
 import json
 import logging
 import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from mixpanel import Consumer, MixpanelException
@@ -36,22 +41,15 @@ from analytics.models import MixpanelPending
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 2000
-MAX_BYTES = 1_900_000
+MAX_BYTES = 1_800_000  # of the stored JSON; the token added on sending stays under Mixpanel's 2 MB
 TRACK_WINDOW = 5 * 86400 - 3600  # /track takes events of the last 5 days; keep an hour's margin
-PAUSE_KEY = "an:mp:paused"
-PAUSE_SECONDS = 30
 BACKOFF_FIRST = 15
 BACKOFF_MAX = 3600
+EVENTS, PEOPLE = MixpanelPending.Endpoint.EVENTS, MixpanelPending.Endpoint.PEOPLE
 
 _local = threading.local()
 
-
-@dataclass(frozen=True, slots=True)
-class Project:
-    """Where a bot's analytics go: its id and its owner's Mixpanel token."""
-
-    bot_id: int
-    token: str
+Batch = tuple[int, str, list[dict[str, Any]]]  # bot id, endpoint, items
 
 
 def insert_id(bot_uuid: str, update_id: int) -> str:
@@ -72,6 +70,63 @@ def profile_build(*, distinct_id: str, values: dict[str, Any]) -> dict[str, Any]
     return {"$distinct_id": distinct_id, "$ip": 0, "$set": values}
 
 
+def _held(bot_ids: Iterable[int]) -> dict[int, int]:
+    rows = MixpanelPending.objects.filter(bot_id__in=set(bot_ids)).values("bot_id").annotate(n=Sum("count"))
+    return {row["bot_id"]: row["n"] for row in rows}
+
+
+def _rows(bot_id: int, endpoint: str, items: list[dict[str, Any]], now: datetime) -> Iterable[MixpanelPending]:
+    """Rows of at most one request each."""
+    parts: list[str] = []
+    size = 0
+    oldest = now.timestamp()
+    for item in items:
+        part = json.dumps(item, separators=(",", ":"))
+        if parts and (len(parts) >= MAX_ITEMS or size + len(part) > MAX_BYTES):
+            yield _row(bot_id, endpoint, parts, oldest, now)
+            parts, size, oldest = [], 0, now.timestamp()
+        parts.append(part)
+        size += len(part) + 1
+        if endpoint == EVENTS:
+            oldest = min(oldest, float(item["properties"]["time"]))
+    if parts:
+        yield _row(bot_id, endpoint, parts, oldest, now)
+
+
+def _row(bot_id: int, endpoint: str, parts: list[str], oldest: float, now: datetime) -> MixpanelPending:
+    text = ("[" + ",".join(parts) + "]").encode()
+    return MixpanelPending(
+        bot_id=bot_id,
+        endpoint=endpoint,
+        payload=zlib.compress(text, 1),
+        count=len(parts),
+        size=len(text),
+        oldest=oldest,
+        next_attempt_at=now,
+    )
+
+
+def outbox_add(*, batches: list[Batch]) -> dict[int, int]:
+    """Queue items for sending, within each bot's bound; returns dropped item counts by bot id."""
+    batches = [batch for batch in batches if batch[2]]
+    if not batches:
+        return {}
+    held = _held(bot_id for bot_id, _, _ in batches)
+    now = timezone.now()
+    dropped: dict[int, int] = defaultdict(int)
+    rows: list[MixpanelPending] = []
+    for bot_id, endpoint, items in batches:
+        room = max(settings.ANALYTICS_MIXPANEL_BUFFER_MAX - held.get(bot_id, 0), 0)
+        if len(items) > room:
+            dropped[bot_id] += len(items) - room
+            logger.warning("mixpanel_buffer_full bot=%s endpoint=%s dropped=%d", bot_id, endpoint, len(items) - room)
+            items = items[:room]
+        held[bot_id] = held.get(bot_id, 0) + len(items)
+        rows.extend(_rows(bot_id, endpoint, items, now))
+    MixpanelPending.objects.bulk_create(rows)
+    return dict(dropped)
+
+
 def _consumer() -> Consumer:
     """One library consumer (one keep-alive session) per thread, rebuilt if the settings change."""
     config = (settings.MIXPANEL_API_URL, settings.ANALYTICS_MIXPANEL_TIMEOUT)
@@ -82,34 +137,25 @@ def _consumer() -> Consumer:
             people_url=f"{base}/engage",
             import_url=f"{base}/import",
             request_timeout=timeout,
-            retry_limit=0,  # our own backoff retries, from the pending table, never blocking the drain
+            retry_limit=0,  # retried from the outbox with backoff instead, never holding a thread
         )
         _local.config = config
     consumer: Consumer = _local.consumer
     return consumer
 
 
-def _with_token(endpoint: str, item: dict[str, Any], token: str) -> str:
-    if endpoint == MixpanelPending.Endpoint.EVENTS:
-        item = {**item, "properties": {"token": token, **item["properties"]}}
-    else:
-        item = {"$token": token, **item}
-    return json.dumps(item, separators=(",", ":"))
+def _with_token(endpoint: str, payload: str, token: str) -> str:
+    """The stored JSON array with the token in each item.
 
-
-def _chunks(items: list[dict[str, Any]], endpoint: str, token: str) -> Iterator[tuple[str, int]]:
-    """(JSON array, index of its first item): slices no larger than the API accepts."""
-    parts: list[str] = []
-    size = start = 0
-    for i, item in enumerate(items):
-        part = _with_token(endpoint, item, token)
-        if parts and (len(parts) >= MAX_ITEMS or size + len(part) + 1 > MAX_BYTES):
-            yield "[" + ",".join(parts) + "]", start
-            parts, size, start = [], 0, i
-        parts.append(part)
-        size += len(part) + 1
-    if parts:
-        yield "[" + ",".join(parts) + "]", start
+    Done on the text, not by decoding a megabyte and encoding it again: we wrote
+    the payload, so each event starts with the "properties" key of its own and
+    each profile with "$distinct_id"; the same text inside a value would have
+    its quotes escaped, so it cannot match.
+    """
+    quoted = json.dumps(token)
+    if endpoint == EVENTS:
+        return payload.replace('"properties":{', '"properties":{"token":' + quoted + ",")
+    return payload.replace('{"$distinct_id":', '{"$token":' + quoted + ',"$distinct_id":')
 
 
 def _post(endpoint: str, body: str) -> str | None:
@@ -122,131 +168,93 @@ def _post(endpoint: str, body: str) -> str | None:
     return None
 
 
-class _PauseMemo:
-    """The shared pause flag, read at most once a second: a batch may touch hundreds of bots."""
-
-    checked = 0.0
-    value = False
-
-
-def paused() -> bool:
-    now = time.monotonic()
-    if now - _PauseMemo.checked > 1:
-        _PauseMemo.value, _PauseMemo.checked = bool(cache.get(PAUSE_KEY)), now
-    return _PauseMemo.value
-
-
-def _pause(on: bool = True) -> None:
-    if on:
-        cache.set(PAUSE_KEY, 1, timeout=PAUSE_SECONDS)
-    else:
-        cache.delete(PAUSE_KEY)
-    _PauseMemo.value, _PauseMemo.checked = on, time.monotonic()
-
-
-def send(*, project: Project, endpoint: str, items: list[dict[str, Any]]) -> int:
-    """Send now or park what fails; returns how many items were dropped (no room to park them)."""
-    if not items:
-        return 0
-    if paused():
-        return park(project=project, endpoint=endpoint, items=items)
-    dropped = 0
-    for body, start in _chunks(items, endpoint, project.token):
-        failure = _post(endpoint, body)
-        if failure is None:
-            continue
-        logger.warning(
-            "mixpanel_send_failed bot=%s endpoint=%s failure=%s items=%d",
-            project.bot_id,
-            endpoint,
-            failure,
-            len(items) - start,
+def _claim(now: datetime, limit: int) -> list[MixpanelPending]:
+    """Take due rows for this run: a lease keeps other senders off them until it ends."""
+    lease = now + timedelta(seconds=settings.ANALYTICS_MIXPANEL_TIMEOUT * 3 + 60)
+    fields = ("id", "bot_id", "endpoint", "payload", "count", "size", "oldest", "attempts", "bot__mixpanel_token")
+    with transaction.atomic():
+        rows = list(
+            MixpanelPending.objects.filter(next_attempt_at__lte=now)
+            .select_related("bot")
+            .only(*fields)
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("id")[:limit]
         )
-        if failure == "down":
-            _pause()
-        dropped += park(project=project, endpoint=endpoint, items=items[start:])
-        break
-    return dropped
+        MixpanelPending.objects.filter(id__in=[row.id for row in rows]).update(next_attempt_at=lease)
+    return rows
 
 
-def _oldest(endpoint: str, items: list[dict[str, Any]]) -> float:
-    if endpoint == MixpanelPending.Endpoint.EVENTS:
-        return min(float(item["properties"]["time"]) for item in items)
-    return time.time()
+def _requests(rows: list[MixpanelPending]) -> list[list[MixpanelPending]]:
+    """Rows grouped per bot and endpoint, as many per request as the API takes."""
+    groups: dict[tuple[int, str], list[list[MixpanelPending]]] = defaultdict(list)
+    for row in rows:
+        chunks = groups[(row.bot_id, row.endpoint)]
+        last = chunks[-1] if chunks else None
+        if (
+            last is None
+            or sum(r.count for r in last) + row.count > MAX_ITEMS
+            or sum(r.size for r in last) + row.size > MAX_BYTES
+        ):
+            chunks.append([row])
+        else:
+            last.append(row)
+    return [chunk for chunks in groups.values() for chunk in chunks]
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX))
+    return timedelta(seconds=min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX))
 
 
-def park(*, project: Project, endpoint: str, items: list[dict[str, Any]]) -> int:
-    """Keep items for a later attempt, within the bot's cap; returns how many did not fit."""
-    held = MixpanelPending.objects.filter(bot_id=project.bot_id).aggregate(n=Sum("count"))["n"] or 0
-    room = max(settings.ANALYTICS_MIXPANEL_RETRY_MAX - held, 0)
-    kept, dropped = items[:room], len(items) - min(room, len(items))
-    if kept:
-        MixpanelPending.objects.create(
-            bot_id=project.bot_id,
-            endpoint=endpoint,
-            payload=json.dumps(kept, separators=(",", ":")),
-            count=len(kept),
-            oldest=_oldest(endpoint, kept),
-            next_attempt_at=timezone.now() + _backoff(1),
-        )
-    if dropped:
-        logger.warning("mixpanel_buffer_full bot=%s endpoint=%s dropped=%d", project.bot_id, endpoint, dropped)
-    return dropped
+def outbox_send(*, now: datetime | None = None, limit: int = 1000) -> tuple[int, dict[int, int]]:
+    """Send due rows; returns (rows taken, dropped item counts by bot id).
 
-
-def pending_retry(*, now: datetime | None = None, limit: int = 100) -> dict[int, int]:
-    """Resend due parked batches, oldest first; returns dropped item counts by bot id.
-
-    A bot whose token was removed has its batches dropped. Each row is claimed
-    with a conditional update, so two runs never send the same batch.
+    A bot whose token was removed, and events /track would refuse for age, are
+    dropped. After Mixpanel is found unreachable the run stops calling it; the
+    rows not tried wait a little and are tried again.
     """
     now = now or timezone.now()
-    dropped: dict[int, int] = {}
-    rows = (
-        MixpanelPending.objects.filter(next_attempt_at__lte=now)
-        .select_related("bot")
-        .only(*_ROW_FIELDS, "bot__id", "bot__mixpanel_token")
-        .order_by("id")[:limit]
-    )
+    rows = _claim(now, limit)
+    dropped: dict[int, int] = defaultdict(int)
+    sendable, expired = [], []
     for row in rows:
-        lease = now + timedelta(seconds=settings.ANALYTICS_MIXPANEL_TIMEOUT * 4 + 60)
-        if not MixpanelPending.objects.filter(id=row.id, next_attempt_at=row.next_attempt_at).update(
-            next_attempt_at=lease
-        ):
-            continue  # another run has it
-        token = row.bot.mixpanel_token
-        if not token or row.oldest < now.timestamp() - TRACK_WINDOW:
-            dropped[row.bot_id] = dropped.get(row.bot_id, 0) + row.count
-            row.delete()
-            continue
-        failure = _post(row.endpoint, _array(row.payload, row.endpoint, str(token)))
-        if failure is None:
-            row.delete()
-            if _PauseMemo.value:
-                _pause(False)
-            continue
-        logger.warning(
-            "mixpanel_retry_failed bot=%s endpoint=%s failure=%s attempts=%d",
-            row.bot_id,
-            row.endpoint,
-            failure,
-            row.attempts + 1,
-        )
-        MixpanelPending.objects.filter(id=row.id).update(
-            attempts=row.attempts + 1, next_attempt_at=now + _backoff(row.attempts + 1)
-        )
+        if not row.bot.mixpanel_token or row.oldest < now.timestamp() - TRACK_WINDOW:
+            dropped[row.bot_id] += row.count
+            expired.append(row.id)
+        else:
+            sendable.append(row)
+    MixpanelPending.objects.filter(id__in=expired).delete()
+    unreachable = threading.Event()
+
+    def send(chunk: list[MixpanelPending]) -> str | None:
+        if unreachable.is_set():
+            return "skipped"
+        token = str(chunk[0].bot.mixpanel_token)
+        endpoint = chunk[0].endpoint
+        body = "[" + ",".join(_with_token(endpoint, row.items_json, token)[1:-1] for row in chunk) + "]"
+        failure = _post(endpoint, body)
         if failure == "down":
-            _pause()
-            break  # the rest would fail the same way
-    return dropped
+            unreachable.set()
+        return failure
 
-
-_ROW_FIELDS = ("id", "bot_id", "endpoint", "payload", "count", "oldest", "attempts", "next_attempt_at")
-
-
-def _array(payload: str, endpoint: str, token: str) -> str:
-    return "[" + ",".join(_with_token(endpoint, item, token) for item in json.loads(payload)) + "]"
+    chunks = _requests(sendable)
+    with ThreadPoolExecutor(max_workers=settings.ANALYTICS_MIXPANEL_CONCURRENCY) as pool:
+        results = list(pool.map(send, chunks))
+    sent: list[int] = []
+    for chunk, failure in zip(chunks, results, strict=True):
+        ids = [row.id for row in chunk]
+        if failure is None:
+            sent.extend(ids)
+            continue
+        attempts = max(row.attempts for row in chunk) + (failure != "skipped")
+        if failure != "skipped":
+            logger.warning(
+                "mixpanel_send_failed bot=%s endpoint=%s failure=%s items=%d attempts=%d",
+                chunk[0].bot_id,
+                chunk[0].endpoint,
+                failure,
+                sum(row.count for row in chunk),
+                attempts,
+            )
+        MixpanelPending.objects.filter(id__in=ids).update(attempts=attempts, next_attempt_at=now + _backoff(attempts))
+    MixpanelPending.objects.filter(id__in=sent).delete()
+    return len(rows), dict(dropped)

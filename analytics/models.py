@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import zlib
+
 from django.db import models
 
 from analytics.stats import BUCKETS
@@ -87,9 +89,11 @@ class BotHourlyStats(models.Model):
 
 
 class MixpanelPending(models.Model):
-    """A batch Mixpanel did not take yet, retried with backoff.
+    """Events or profile updates waiting to be sent to a bot's Mixpanel project (the outbox).
 
-    Stored without the project token (added when sent), so the table holds no secret.
+    Written by the drain with the statistics, sent and deleted by the sender,
+    retried with backoff when Mixpanel fails. Stored without the project token
+    (added when sent), so the table holds no secret.
     """
 
     class Endpoint(models.TextChoices):
@@ -98,19 +102,26 @@ class MixpanelPending(models.Model):
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="mixpanel_pending")
     endpoint = models.CharField(max_length=8, choices=Endpoint.choices)
-    payload = models.TextField(help_text="JSON list of events or profile updates, without the token.")
+    # Compressed: events repeat the same keys, and bytes pass the database driver unescaped.
+    payload = models.BinaryField(help_text="zlib-compressed JSON list of events or profile updates, without the token.")
     count = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="Bytes of JSON once decompressed.")
     oldest = models.FloatField(help_text="Unix time of the oldest event: /track refuses those over 5 days old.")
-    attempts = models.PositiveSmallIntegerField(default=1)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Sends tried and failed.")
     next_attempt_at = models.DateTimeField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "pending Mixpanel batch"
+        verbose_name = "Mixpanel outbox batch"
+        verbose_name_plural = "Mixpanel outbox"
         indexes = [models.Index(fields=["bot", "created_at"], name="mixpanelpending_bot")]
 
     def __str__(self) -> str:
         return f"{self.count} {self.endpoint} for bot {self.bot_id}"
+
+    @property
+    def items_json(self) -> str:
+        return zlib.decompress(self.payload).decode()
 
 
 class PipelineCounter(models.Model):

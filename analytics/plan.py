@@ -8,13 +8,11 @@ Attempts are taken in buffer order, which is arrival order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from analytics import mixpanel_sink
-from analytics.mixpanel_sink import Project
 from analytics.models import EndUser, MixpanelPending
 from analytics.records import Attempt
 from analytics.stats import HourCounters
@@ -48,7 +46,7 @@ class Plan:
     users: dict[tuple[int, int], UserState] = field(default_factory=dict)
     hours: dict[tuple[int, datetime], HourCounters] = field(default_factory=lambda: defaultdict(HourCounters))
     events: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    projects: dict[int, Project] = field(default_factory=dict)
+    mixpanel_bots: set[int] = field(default_factory=set)  # bots with a Mixpanel token
 
     def bot_ids(self) -> set[int]:
         return {bot_id for bot_id, _ in self.hours}
@@ -58,7 +56,7 @@ class Plan:
             users={k: v for k, v in self.users.items() if k[0] in live},
             hours=defaultdict(HourCounters, {k: v for k, v in self.hours.items() if k[0] in live}),
             events=defaultdict(list, {k: v for k, v in self.events.items() if k in live}),
-            projects={k: v for k, v in self.projects.items() if k in live},
+            mixpanel_bots=self.mixpanel_bots & live,
         )
 
     def users_upsert(self) -> None:
@@ -82,10 +80,10 @@ class Plan:
                 update_fields=[*PROFILE_FIELDS, "is_bot", "blocked", "last_seen"],  # first_seen stays
             )
 
-    def mixpanel_batches(self) -> Iterator[tuple[Project, str, list[dict[str, Any]]]]:
+    def mixpanel_batches(self) -> list[mixpanel_sink.Batch]:
         profiles: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for (bot_id, _), state in self.users.items():
-            if bot_id in self.projects and (state.stored is None or state.stored != state.profile()):
+            if bot_id in self.mixpanel_bots and (state.stored is None or state.stored != state.profile()):
                 values = {
                     "$first_name": state.first_name,
                     "$last_name": state.last_name,
@@ -95,9 +93,11 @@ class Plan:
                     "is_premium": state.is_premium,
                 }
                 profiles[bot_id].append(mixpanel_sink.profile_build(distinct_id=str(state.telegram_id), values=values))
-        for bot_id, project in self.projects.items():
-            yield project, MixpanelPending.Endpoint.EVENTS, self.events.get(bot_id, [])
-            yield project, MixpanelPending.Endpoint.PEOPLE, profiles.get(bot_id, [])
+        batches: list[mixpanel_sink.Batch] = []
+        for bot_id in sorted(self.mixpanel_bots):
+            batches.append((bot_id, MixpanelPending.Endpoint.EVENTS, self.events.get(bot_id, [])))
+            batches.append((bot_id, MixpanelPending.Endpoint.PEOPLE, profiles.get(bot_id, [])))
+        return batches
 
 
 def _datetime(ts: float) -> datetime:
@@ -195,8 +195,8 @@ def plan_build(*, attempts: list[Attempt], bots: dict[str, Bot]) -> Plan:
     stored = _stored_users(attempts, bots)
     for a in attempts:
         bot = bots[a.bot]
-        if bot.mixpanel_token and bot.id not in plan.projects:
-            plan.projects[bot.id] = Project(bot_id=bot.id, token=str(bot.mixpanel_token))
+        if bot.mixpanel_token:
+            plan.mixpanel_bots.add(bot.id)
         hour = plan.hours[(bot.id, a.hour)]
         hour.attempts += 1
         if a.latency_ms is not None:
@@ -219,6 +219,6 @@ def plan_build(*, attempts: list[Attempt], bots: dict[str, Bot]) -> Plan:
             hour.count("chat_types", chat_type)
         if "user" in update:
             _user_seen(plan, stored, bot, a)
-        if bot.id in plan.projects:
+        if bot.id in plan.mixpanel_bots:
             plan.events[bot.id].append(_event(bot, a))
     return plan

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,23 +75,22 @@ def _this_hour() -> datetime:
     return timezone.now().replace(minute=0, second=0, microsecond=0)
 
 
-def mixpanel_dropped_record(*, dropped: dict[int, int]) -> None:
+def _dropped_count(dropped: dict[int, int], hours: dict[tuple[int, datetime], HourCounters]) -> None:
     """Count items Mixpanel will never get: per bot-hour (owners, staff) and in total (staff)."""
-    dropped = {bot_id: n for bot_id, n in dropped.items() if n}
-    if not dropped:
+    if not any(dropped.values()):
         return
     hour = _this_hour()
-    live = set(Bot.objects.filter(id__in=dropped).values_list("id", flat=True))
-    stats_upsert(
-        hours={(bot_id, hour): HourCounters(mixpanel_dropped=n) for bot_id, n in dropped.items() if bot_id in live}
-    )
+    for bot_id, n in dropped.items():
+        hours.setdefault((bot_id, hour), HourCounters()).mixpanel_dropped += n
     counter_add(name=PipelineCounter.MIXPANEL_DROPPED, n=sum(dropped.values()))
     logger.warning("mixpanel_dropped items=%d bots=%d", sum(dropped.values()), len(dropped))
 
 
 def _write(plan: Plan) -> None:
+    """Everything a batch changes, Mixpanel's outbox included, in one transaction."""
     with transaction.atomic():
         plan.users_upsert()
+        _dropped_count(mixpanel_sink.outbox_add(batches=plan.mixpanel_batches()), plan.hours)
         stats_upsert(hours=plan.hours)
 
 
@@ -124,19 +122,7 @@ def records_process(*, records: list[Any]) -> int:
     retries_remember(remember, forget)
     counter_add(name=PipelineCounter.RECORDS_INVALID, n=invalid)
     counter_add(name=PipelineCounter.RECORDS_UNKNOWN_BOT, n=unknown)
-
-    try:
-        _mixpanel_send(plan)
-    except Exception:  # what is stored stays stored: never hand the batch back for this
-        logger.exception("mixpanel_batch_failed")
     return len(attempts)
-
-
-def _mixpanel_send(plan: Plan) -> None:
-    dropped: dict[int, int] = defaultdict(int)
-    for project, endpoint, items in plan.mixpanel_batches():
-        dropped[project.bot_id] += mixpanel_sink.send(project=project, endpoint=endpoint, items=items)
-    mixpanel_dropped_record(dropped=dropped)
 
 
 def records_drain(*, batch_size: int | None = None, seconds: float | None = None) -> int | None:
@@ -170,8 +156,25 @@ def records_drain(*, batch_size: int | None = None, seconds: float | None = None
     return done
 
 
-def mixpanel_retry(*, now: datetime | None = None) -> None:
-    mixpanel_dropped_record(dropped=mixpanel_sink.pending_retry(now=now))
+def mixpanel_send(*, now: datetime | None = None, seconds: float | None = None) -> int:
+    """Ship Mixpanel's outbox until nothing is due or the time is up; returns the rows taken.
+
+    Several senders may run at once: each claims its own rows.
+    """
+    seconds = settings.ANALYTICS_DRAIN_SECONDS if seconds is None else seconds
+    deadline = time.monotonic() + seconds
+    taken = 0
+    while time.monotonic() < deadline:
+        rows, dropped = mixpanel_sink.outbox_send(now=now)
+        if dropped:
+            hours: dict[tuple[int, datetime], HourCounters] = {}
+            _dropped_count(dropped, hours)
+            live = set(Bot.objects.filter(id__in=dropped).values_list("id", flat=True))
+            stats_upsert(hours={key: value for key, value in hours.items() if key[0] in live})
+        taken += rows
+        if not rows:
+            break
+    return taken
 
 
 def stats_prune(*, now: datetime | None = None) -> int:

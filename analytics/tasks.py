@@ -11,10 +11,10 @@ def analytics_drain_task() -> None:
 
 
 @app.task
-def analytics_mixpanel_retry_task() -> None:
-    from analytics.services import mixpanel_retry
+def analytics_mixpanel_send_task() -> None:
+    from analytics.services import mixpanel_send
 
-    mixpanel_retry()
+    mixpanel_send()
 
 
 @app.task

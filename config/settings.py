@@ -149,11 +149,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Analytics --------------------------------------------------------------
-ANALYTICS_BATCH_SIZE = env_int("ANALYTICS_BATCH_SIZE", 2000, minimum=1, maximum=20000)
+ANALYTICS_BATCH_SIZE = env_int("ANALYTICS_BATCH_SIZE", 5000, minimum=1, maximum=20000)
 ANALYTICS_DRAIN_SECONDS = env_float("ANALYTICS_DRAIN_SECONDS", 20, minimum=1, maximum=300)
 ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 400, minimum=1)
-ANALYTICS_MIXPANEL_RETRY_MAX = env_int("ANALYTICS_MIXPANEL_RETRY_MAX", 100_000, minimum=0)
+ANALYTICS_MIXPANEL_BUFFER_MAX = env_int("ANALYTICS_MIXPANEL_BUFFER_MAX", 100_000, minimum=0)
 ANALYTICS_MIXPANEL_TIMEOUT = env_float("ANALYTICS_MIXPANEL_TIMEOUT", 10, minimum=0.1, maximum=60)
+ANALYTICS_MIXPANEL_CONCURRENCY = env_int("ANALYTICS_MIXPANEL_CONCURRENCY", 8, minimum=1, maximum=64)
 CELERY_BEAT_SCHEDULE.update(
     {
         # Frequent and short-lived: a tick that finds a drain running returns at once,
@@ -163,10 +164,10 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": 2.0,
             "options": {"expires": 10},
         },
-        "analytics-mixpanel-retry": {
-            "task": "analytics.tasks.analytics_mixpanel_retry_task",
-            "schedule": 15.0,
-            "options": {"expires": 60},
+        "analytics-mixpanel-send": {
+            "task": "analytics.tasks.analytics_mixpanel_send_task",
+            "schedule": 2.0,
+            "options": {"expires": 10},
         },
         "analytics-stats-prune": {
             "task": "analytics.tasks.analytics_stats_prune_task",

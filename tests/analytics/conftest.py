@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from pytest_django.fixtures import Settings
 
-from analytics import buffer, mixpanel_sink
+from analytics import buffer
 from analytics.collector import MixpanelCollector
 from analytics.extract import update_metadata
-from analytics.tasks import analytics_drain_task
+from analytics.tasks import analytics_drain_task, analytics_mixpanel_send_task
 from botpresto.models import Bot
 from tests.conftest import Party
 from tests.factories import bot_make
@@ -29,12 +29,10 @@ def _fresh_pipeline(settings: Settings) -> Iterator[None]:
     if client is not None:
         client.delete(buffer.KEY, buffer.LOST_KEY)
     buffer._lost_unreported = 0
-    mixpanel_sink._PauseMemo.checked = 0.0
     yield
     if client is not None:
         client.delete(buffer.KEY, buffer.LOST_KEY)
     buffer._client = None
-    mixpanel_sink._PauseMemo.checked = 0.0
 
 
 @pytest.fixture
@@ -88,9 +86,10 @@ def push() -> Push:
 
 
 def drain() -> None:
-    """Run the drain task in this process, as a worker would."""
+    """Run the drain task, then the Mixpanel sender, in this process, as workers would."""
     analytics_drain_task.apply().get()
     assert buffer.buffer_length() == 0
+    analytics_mixpanel_send_task.apply().get()
 
 
 def message(update_id: int, user: dict[str, Any], *, text: str = "hello", chat: dict[str, Any] | None = None) -> dict:
