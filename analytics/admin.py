@@ -7,7 +7,7 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 
 from analytics import buffer
-from analytics.models import BotHourlyStats, EndUser, MixpanelPending, PipelineCounter
+from analytics.models import BotDailyStats, BotHourlyStats, EndUser, MixpanelPending, PipelineCounter
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,6 +42,16 @@ class EndUserAdmin(ReadOnlyAdmin):
     search_fields = ["=telegram_id", "username", "=bot__uuid", "=bot__username"]
     raw_id_fields = ["bot"]
     ordering = ["-last_seen"]
+
+
+@admin.register(BotDailyStats)
+class BotDailyStatsAdmin(ReadOnlyAdmin):
+    list_display = ["day", "bot", "updates", "users", "new_users", "failures", "skipped", "mixpanel_dropped"]
+    list_select_related = ["bot"]
+    search_fields = ["=bot__uuid", "=bot__username"]
+    raw_id_fields = ["bot"]
+    date_hierarchy = "day"
+    ordering = ["-day"]
 
 
 @admin.register(BotHourlyStats)

@@ -25,8 +25,9 @@ ENDPOINTS = {"/track": "events", "/import": "events", "/engage": "profiles"}
 
 
 class MixpanelCollector:
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, keep: bool = True) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, keep: bool = True, verbose: bool = False) -> None:
         self.keep = keep
+        self.verbose = verbose
         self.mode = "ok"  # "ok", "down" (503), "refuse" (status 0), "hang"
         self.hang_seconds = 1.0
         self.events: list[dict[str, Any]] = []
@@ -68,6 +69,8 @@ class MixpanelCollector:
             self.counts[kind] += len(items)
             if self.keep:
                 getattr(self, kind).extend(items)
+        if self.verbose:  # counts only: items carry the project token
+            print(f"collector {path} items={len(items)}", flush=True)
 
     def all_text(self) -> str:
         """Everything received, as one string (to search it)."""
@@ -125,8 +128,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--count-only", action="store_true", help="count what arrives, keep nothing")
+    parser.add_argument("--verbose", action="store_true", help="print a line per request received")
     args = parser.parse_args()
-    collector = MixpanelCollector(host=args.host, port=args.port, keep=not args.count_only)
+    collector = MixpanelCollector(host=args.host, port=args.port, keep=not args.count_only, verbose=args.verbose)
     print(f"Mixpanel collector at {collector.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         collector._server.serve_forever()

@@ -151,6 +151,7 @@ def _user_seen(plan: Plan, stored: dict[tuple[int, int], dict[str, Any]], bot: B
         hour.count("languages", state.language_code or "unknown")
         if state.last_seen is None or state.last_seen < a.received_at - a.received_at % 86400:
             hour.day_users += 1  # and in this UTC day
+            hour.count("day_languages", state.language_code or "unknown")
     state.last_seen = max(state.last_seen or 0.0, a.received_at)
     chat = a.update.get("chat") or {}
     if a.update["type"] == "my_chat_member" and chat.get("type") == "private":

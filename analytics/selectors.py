@@ -1,18 +1,19 @@
-"""Reads for the API and the dashboard: index range scans on (bot, hour) and (bot, last_seen) only.
+"""Reads for the API and the dashboard: index range scans on (bot, hour), (bot, day) and (bot, last_seen).
 
-A 30-day read is 720 hourly rows found through the (bot, hour) unique index,
-however many bots and months the table holds (README, "Performance").
+A day or a week reads its hourly rows (24 or 168), a month its daily rows
+(30), through the unique indexes, however many bots and months the tables
+hold (README, "Performance — analytics drain").
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from analytics.models import BotHourlyStats, EndUser
+from analytics.models import BotDailyStats, BotHourlyStats, EndUser, StatsCounters
 from analytics.stats import COUNTERS, MAPS, HourCounters, merged, percentile, top
 from botpresto.models import Bot
 
@@ -26,15 +27,16 @@ ACTIVITY = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelt
 
 
 def _floor(moment: datetime, step: timedelta) -> datetime:
+    moment = moment.astimezone(UTC)
     moment = moment.replace(minute=0, second=0, microsecond=0)
     return moment.replace(hour=0) if step >= timedelta(days=1) else moment
 
 
-def _point(start: datetime, counters: HourCounters, daily: bool) -> dict[str, Any]:
+def _point(start: datetime, counters: HourCounters) -> dict[str, Any]:
     return {
         "start": start,
         "updates": counters.updates,
-        "users": counters.day_users if daily else counters.users,
+        "users": counters.users,
         "new_users": counters.new_users,
         "attempts": counters.attempts,
         "failures": counters.failures,
@@ -52,21 +54,23 @@ def bot_stats(*, bot: Bot, period: str, now: datetime | None = None) -> dict[str
     now = now or timezone.now()
     last = _floor(now, step)
     first = last - length + step
-    rows = list(
-        BotHourlyStats.objects.filter(bot=bot, hour__gte=first)
-        .order_by("hour")
-        .values("hour", *COUNTERS, *MAPS, "latency")
-    )
-    buckets: dict[datetime, list[dict[str, Any]]] = {}
-    for row in rows:
-        buckets.setdefault(_floor(row["hour"], step), []).append(row)
     daily = step >= timedelta(days=1)
-    series = []
+    model: type[StatsCounters] = BotDailyStats if daily else BotHourlyStats
+    start = "day" if daily else "hour"
+    rows = {
+        row[start]: row
+        for row in model._default_manager.filter(bot=bot, **{f"{start}__gte": first})
+        .order_by(start)
+        .values(start, *COUNTERS, *MAPS, "latency")
+    }
+    series, points = [], []
     moment = first
     while moment <= last:
-        series.append(_point(moment, merged(buckets.get(moment, [])), daily))
+        point = merged([rows[moment]] if moment in rows else [])
+        series.append(_point(moment, point))
+        points.append(point)
         moment += step
-    total = merged(rows)
+    total = merged(points)
     users = EndUser.objects.filter(bot=bot)
     return {
         "period": period,

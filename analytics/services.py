@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,15 +24,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from analytics import buffer, mixpanel_sink
-from analytics.models import BotHourlyStats, PipelineCounter
+from analytics.models import BotDailyStats, BotHourlyStats, PipelineCounter, StatsCounters
 from analytics.plan import Plan, plan_build
 from analytics.records import Attempt, attempt_parse, retries_mark, retries_remember
-from analytics.stats import COUNTERS, MAPS, HourCounters
+from analytics.stats import COUNTERS, MAPS, HourCounters, day_counters
 from botpresto.models import Bot
 
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = "an:drain:lock"
+STORED = [*COUNTERS, *MAPS, "latency"]
 _BOT_FIELDS = ("id", "uuid", "username", "mixpanel_token")
 
 
@@ -47,28 +49,34 @@ def counter_add(*, name: str, n: int) -> None:
         PipelineCounter.objects.filter(name=name).update(value=F("value") + n)
 
 
+def _counters_upsert(model: type[StatsCounters], period: str, deltas: dict[tuple[int, datetime], HourCounters]) -> None:
+    """Add counters to bot-period rows: one read under lock, one upsert."""
+    stored = {
+        (row["bot_id"], row[period]): row
+        for row in model._default_manager.select_for_update()
+        .filter(bot_id__in={bot for bot, _ in deltas}, **{f"{period}__in": {start for _, start in deltas}})
+        .values("bot_id", period, *STORED)
+    }
+    rows = []
+    for (bot_id, start), delta in deltas.items():
+        total = HourCounters()
+        if (bot_id, start) in stored:
+            total.add(stored[(bot_id, start)])
+        total.add(delta)
+        rows.append(model(bot_id=bot_id, **{period: start}, **total.as_fields()))
+    model._default_manager.bulk_create(rows, update_conflicts=True, unique_fields=["bot", period], update_fields=STORED)
+
+
 def stats_upsert(*, hours: dict[tuple[int, datetime], HourCounters]) -> None:
-    """Add counters to bot-hour rows: one read under lock, one upsert."""
+    """Add counters to the bot-hour rows and to the bot-day rows they belong to."""
     if not hours:
         return
-    fields = [*COUNTERS, *MAPS, "latency"]
+    by_day: dict[tuple[int, datetime], list[HourCounters]] = defaultdict(list)
+    for (bot_id, hour), delta in hours.items():
+        by_day[(bot_id, hour.replace(hour=0))].append(delta)
     with transaction.atomic():
-        stored = {
-            (row["bot_id"], row["hour"]): row
-            for row in BotHourlyStats.objects.select_for_update()
-            .filter(bot_id__in={bot for bot, _ in hours}, hour__in={hour for _, hour in hours})
-            .values("bot_id", "hour", *fields)
-        }
-        rows = []
-        for (bot_id, hour), delta in hours.items():
-            total = HourCounters()
-            if (bot_id, hour) in stored:
-                total.add(stored[(bot_id, hour)])
-            total.add(delta)
-            rows.append(BotHourlyStats(bot_id=bot_id, hour=hour, **total.as_fields()))
-        BotHourlyStats.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["bot", "hour"], update_fields=fields
-        )
+        _counters_upsert(BotHourlyStats, "hour", hours)
+        _counters_upsert(BotDailyStats, "day", {key: day_counters(deltas) for key, deltas in by_day.items()})
 
 
 def _this_hour() -> datetime:
@@ -181,6 +189,8 @@ def stats_prune(*, now: datetime | None = None) -> int:
     """Forget hourly rows older than the retention period."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.ANALYTICS_RETENTION_DAYS)
     deleted, _ = BotHourlyStats.objects.filter(hour__lt=cutoff).delete()
+    first_day = cutoff.replace(hour=0, minute=0, second=0, microsecond=0)
+    deleted += BotDailyStats.objects.filter(day__lt=first_day).delete()[0]
     if deleted:
         logger.info("analytics_stats_pruned rows=%d", deleted)
     return deleted

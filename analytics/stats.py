@@ -49,6 +49,8 @@ class HourCounters:
     languages: dict[str, int] = field(default_factory=dict)
     chat_types: dict[str, int] = field(default_factory=dict)
     latency: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    # Languages of the users counted in day_users: the day's languages (not stored with the hour).
+    day_languages: dict[str, int] = field(default_factory=dict)
 
     def count(self, name: str, key: str, n: int = 1) -> None:
         _count(getattr(self, name), key, n)
@@ -103,3 +105,15 @@ def merged(rows: Iterable[Mapping[str, Any] | HourCounters]) -> HourCounters:
     for row in rows:
         total.add(row, cap=False)
     return total
+
+
+def day_counters(hours: Iterable[HourCounters]) -> HourCounters:
+    """A day's counters from its hours' (distinct users of the day, not per hour)."""
+    day = HourCounters()
+    for hour in hours:
+        day.add(hour)
+        for key, n in hour.day_languages.items():
+            _count(day.day_languages, key, n)
+    day.users = day.day_users
+    day.languages, day.day_languages = day.day_languages, {}
+    return day

@@ -224,18 +224,35 @@ def drain_all() -> None:
 
 
 def steady(traffic: Traffic, rate: float, seconds: float) -> dict[str, Any]:
+    """Push at ``rate`` from another process while this one drains; sample the backlog."""
     payloads = traffic.records(int(rate * seconds))
     connections.close_all()
     pusher = multiprocessing.get_context("fork").Process(target=_pusher, args=(payloads, rate))
+    started = time.perf_counter()
     pusher.start()
-    backlog_max, started = 0, time.perf_counter()
+    samples: list[tuple[float, int]] = []
+    pushed_at: float | None = None
     while pusher.is_alive() or buffer.buffer_length():
         services.records_drain(seconds=1)
         services.mixpanel_send(seconds=1)
-        backlog_max = max(backlog_max, buffer.buffer_length())
+        now = time.perf_counter() - started
+        samples.append((round(now, 1), buffer.buffer_length()))
+        if pushed_at is None and not pusher.is_alive():
+            pushed_at = now
         time.sleep(0.05)
     pusher.join()
-    return {"rate": rate, "seconds": round(time.perf_counter() - started, 1), "backlog_max": backlog_max}
+    ended = time.perf_counter() - started
+    pushed_at = pushed_at or ended
+    during = [backlog for t, backlog in samples if t <= pushed_at]
+    return {
+        "rate_asked": rate,
+        "rate_pushed": round(len(payloads) / pushed_at),
+        "push_seconds": round(pushed_at, 1),
+        "backlog_max": max(during, default=0),
+        "backlog_when_push_ended": during[-1] if during else 0,
+        "empty_after_push_seconds": round(ended - pushed_at, 1),
+        "backlog_samples": samples[:: max(1, len(samples) // 12)],
+    }
 
 
 def main() -> None:

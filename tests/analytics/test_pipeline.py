@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from analytics import buffer, services
-from analytics.models import BotHourlyStats, EndUser, PipelineCounter
+from analytics.models import BotDailyStats, BotHourlyStats, EndUser, PipelineCounter
 from analytics.stats import latency_bucket
 from botpresto.models import Bot
 from botpresto.services import bot_delete
@@ -149,6 +149,7 @@ def test_deleting_a_bot_deletes_its_end_users_and_statistics(bot: Bot, push: Pus
     bot_delete(bot=bot)
     assert not EndUser.objects.exists()
     assert not BotHourlyStats.objects.exists()
+    assert not BotDailyStats.objects.exists()
 
 
 def test_statistics_older_than_the_retention_period_are_pruned(bot: Bot, push: Push, settings) -> None:
@@ -157,8 +158,8 @@ def test_statistics_older_than_the_retention_period_are_pruned(bot: Bot, push: P
     push(bot, message(2, ANN))
     drain()
     services.stats_prune()
-    assert list(BotHourlyStats.objects.values_list("updates", flat=True)) == [1]
     assert BotHourlyStats.objects.get().hour > timezone.now() - timedelta(days=1)
+    assert BotDailyStats.objects.get().day > timezone.now() - timedelta(days=2)
 
 
 def test_only_one_drain_runs_at_a_time(bot: Bot, push: Push) -> None:
@@ -179,3 +180,15 @@ def test_a_batch_waits_in_the_buffer_while_the_database_is_away(bot: Bot, push: 
     with pytest.raises(OperationalError):
         services.records_drain()
     assert buffer.buffer_length() == 1
+
+
+def test_the_day_counts_each_user_once_across_its_hours(bot: Bot, push: Push) -> None:
+    yesterday = NOW - NOW % 86400 - 86400
+    push(bot, message(1, ANN), received_at=yesterday + 3600)
+    push(bot, message(2, ANN), received_at=yesterday + 7200)
+    push(bot, message(3, BO), received_at=yesterday + 7200)
+    drain()
+    day = BotDailyStats.objects.get(bot=bot)
+    assert (day.updates, day.users, day.new_users) == (3, 2, 2)
+    assert day.languages == {"de": 1, "pt-br": 1}
+    assert sorted(BotHourlyStats.objects.values_list("users", flat=True)) == [1, 2]
