@@ -121,6 +121,9 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "botpresto_cache",
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "bp"),
+            # Locks and the analytics seen-set live here too: the default cull at 300
+            # entries would drop them at random. Expired entries are still removed.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
 

@@ -192,3 +192,13 @@ def test_the_day_counts_each_user_once_across_its_hours(bot: Bot, push: Push) ->
     assert (day.updates, day.users, day.new_users) == (3, 2, 2)
     assert day.languages == {"de": 1, "pt-br": 1}
     assert sorted(BotHourlyStats.objects.values_list("users", flat=True)) == [1, 2]
+
+
+def test_many_retried_updates_are_each_counted_once(bot: Bot, push: Push) -> None:
+    for n in range(400):  # more than a database cache keeps by default
+        push(bot, message(n, ANN), status=502, upstream_status=None, error="connect")
+    drain()
+    for n in range(400):
+        push(bot, message(n, ANN))
+    drain()
+    assert (stats(bot).updates, stats(bot).attempts) == (400, 800)
