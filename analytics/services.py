@@ -1,11 +1,12 @@
-"""From buffered records to end users, hourly statistics and Mixpanel.
+"""From buffered records to end users, statistics and Mixpanel's outbox.
 
 One drain runs at a time (a cache lock): it pops a batch, works out in Python
-what the batch changes, and writes it with one upsert of end users and one of
-hourly rows, then sends Mixpanel what it must. A single drain keeps the
+what the batch changes, and writes it in one transaction with one upsert of
+end users, one of hourly and one of daily rows, and one insert into the
+Mixpanel outbox, which senders ship apart. A single drain keeps the
 get-then-set steps (retry detection, counter merges, "first seen in this
-hour") free of races without locks per row, and one process drains well
-above what the proxy receives (README, "Performance — analytics drain").
+hour") free of races without row locks, and one process drains faster than
+the proxy receives (README, "Performance — analytics drain").
 """
 
 from __future__ import annotations
@@ -83,13 +84,15 @@ def _this_hour() -> datetime:
     return timezone.now().replace(minute=0, second=0, microsecond=0)
 
 
-def _dropped_count(dropped: dict[int, int], hours: dict[tuple[int, datetime], HourCounters]) -> None:
+def _dropped_count(dropped: dict[int, int]) -> None:
     """Count items Mixpanel will never get: per bot-hour (owners, staff) and in total (staff)."""
-    if not any(dropped.values()):
+    dropped = {bot_id: n for bot_id, n in dropped.items() if n}
+    if not dropped:
         return
+    live = set(Bot.objects.filter(id__in=dropped).values_list("id", flat=True))
     hour = _this_hour()
-    for bot_id, n in dropped.items():
-        hours.setdefault((bot_id, hour), HourCounters()).mixpanel_dropped += n
+    deltas = {(bot_id, hour): HourCounters(mixpanel_dropped=n) for bot_id, n in dropped.items() if bot_id in live}
+    stats_upsert(hours=deltas)
     counter_add(name=PipelineCounter.MIXPANEL_DROPPED, n=sum(dropped.values()))
     logger.warning("mixpanel_dropped items=%d bots=%d", sum(dropped.values()), len(dropped))
 
@@ -98,8 +101,8 @@ def _write(plan: Plan) -> None:
     """Everything a batch changes, Mixpanel's outbox included, in one transaction."""
     with transaction.atomic():
         plan.users_upsert()
-        _dropped_count(mixpanel_sink.outbox_add(batches=plan.mixpanel_batches()), plan.hours)
         stats_upsert(hours=plan.hours)
+        _dropped_count(mixpanel_sink.outbox_add(batches=plan.mixpanel_batches()))
 
 
 def _plan_without_deleted_bots(plan: Plan) -> Plan:
@@ -108,7 +111,7 @@ def _plan_without_deleted_bots(plan: Plan) -> Plan:
 
 
 def records_process(*, records: list[Any]) -> int:
-    """Store what a batch of records says and send it to Mixpanel; returns the attempts used."""
+    """Store what a batch of records says, Mixpanel's part in its outbox; returns the attempts used."""
     attempts: list[Attempt] = []
     invalid = 0
     for record in records:
@@ -174,11 +177,7 @@ def mixpanel_send(*, now: datetime | None = None, seconds: float | None = None) 
     taken = 0
     while time.monotonic() < deadline:
         rows, dropped = mixpanel_sink.outbox_send(now=now)
-        if dropped:
-            hours: dict[tuple[int, datetime], HourCounters] = {}
-            _dropped_count(dropped, hours)
-            live = set(Bot.objects.filter(id__in=dropped).values_list("id", flat=True))
-            stats_upsert(hours={key: value for key, value in hours.items() if key[0] in live})
+        _dropped_count(dropped)
         taken += rows
         if not rows:
             break
@@ -186,7 +185,7 @@ def mixpanel_send(*, now: datetime | None = None, seconds: float | None = None) 
 
 
 def stats_prune(*, now: datetime | None = None) -> int:
-    """Forget hourly rows older than the retention period."""
+    """Forget hourly and daily rows older than the retention period."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.ANALYTICS_RETENTION_DAYS)
     deleted, _ = BotHourlyStats.objects.filter(hour__lt=cutoff).delete()
     first_day = cutoff.replace(hour=0, minute=0, second=0, microsecond=0)
