@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from accounts.models import ApiKey, Membership, Tenant
+from accounts.models import ApiKey, Invitation, Membership, Tenant
 
 
 class MembershipInline(admin.TabularInline):
@@ -47,3 +47,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are issued to a person, shown once: use the page or issue_api_key
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "tenant", "role", "invited_by", "created_at"]
+    list_filter = ["role", "created_at"]
+    list_select_related = ["tenant", "invited_by"]
+    search_fields = ["email", "tenant__name"]
+    raw_id_fields = ["tenant", "invited_by"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import password_validation
 
+from accounts.models import Membership
+
 
 class SignUpForm(forms.Form):
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
@@ -19,6 +21,19 @@ class SignUpForm(forms.Form):
         password = self.cleaned_data["password"]
         password_validation.validate_password(password)
         return password
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices,
+        initial=Membership.Role.MEMBER,
+        help_text="Owners can also invite people, change roles and remove members.",
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
 class TenantForm(forms.Form):

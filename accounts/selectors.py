@@ -4,7 +4,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.models import ApiKey, Membership, Tenant
+from accounts.models import ApiKey, Invitation, Membership, Tenant
 
 
 def tenants_for_user(*, user: User | AnonymousUser) -> QuerySet[Tenant]:
@@ -36,3 +36,25 @@ def api_key_get(*, tenant: Tenant, key_id: int) -> ApiKey:
     if api_key is None:
         raise Http404("No such key.")
     return api_key
+
+
+def memberships_for_tenant(*, tenant: Tenant) -> QuerySet[Membership]:
+    return Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
+
+
+def membership_get(*, tenant: Tenant, membership_id: int) -> Membership:
+    membership = memberships_for_tenant(tenant=tenant).select_related("tenant").filter(id=membership_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def invitations_for_tenant(*, tenant: Tenant) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(tenant=tenant).select_related("invited_by").order_by("email")
+
+
+def invitation_get(*, tenant: Tenant, invitation_id: int) -> Invitation:
+    invitation = invitations_for_tenant(tenant=tenant).select_related("tenant").filter(id=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation

@@ -1,20 +1,30 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.models import ApiKey, Membership, Tenant
+from accounts.models import ApiKey, Invitation, Membership, Tenant
 from botpresto.errors import ApplicationError
 
+logger = logging.getLogger(__name__)
+
 KEY_PREFIX = "bp_"
+INVITATION_MAX_AGE = timedelta(days=7)
+_INVITATION_SALT = "botpresto.accounts.invitation"
 _LAST_USED_PRECISION = timedelta(minutes=1)  # saves a write on every request
 
 
@@ -88,3 +98,142 @@ def membership_add(*, tenant: Tenant, email: str, role: str = Membership.Role.ME
         raise ApplicationError("No account uses this email yet; ask them to sign up first.", field="email")
     membership, _ = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
     return membership
+
+
+def _owner_required(*, tenant: Tenant, user: User, action: str) -> None:
+    if not Membership.objects.filter(tenant=tenant, user=user, role=Membership.Role.OWNER).exists():
+        raise ApplicationError(f"Only owners of {tenant.name} can {action}.", code="owner_required")
+
+
+def _role_check(role: str) -> str:
+    if role not in Membership.Role.values:
+        raise ApplicationError("A role is owner or member.", field="role")
+    return role
+
+
+def _other_owner_exists(*, membership: Membership) -> bool:
+    """Locks the tenant's owner rows, so two owners cannot remove each other at once."""
+    owners = Membership.objects.select_for_update().filter(tenant_id=membership.tenant_id, role=Membership.Role.OWNER)
+    return any(owner.pk != membership.pk for owner in owners)
+
+
+def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User) -> Membership | Invitation:
+    """Add a person who has an account; email anyone else a link that joins them after sign-up or log-in."""
+    _owner_required(tenant=tenant, user=invited_by, action="invite people")
+    _role_check(role)
+    email = get_user_model().objects.normalize_email(email.strip()).lower()
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        raise ApplicationError(f"{email} is already a member of {tenant.name}.", field="email")
+    if get_user_model().objects.filter(email__iexact=email).exists():
+        membership = membership_add(tenant=tenant, email=email, role=role)
+        try:
+            _mail(
+                to=email,
+                subject=f"You have joined {tenant.name} on BotPresto",
+                template="accounts/email/added.txt",
+                context={"tenant": tenant, "role": membership.get_role_display(), "invited_by": invited_by},
+            )
+        except OSError:
+            # The access is granted either way; the email only tells them.
+            logger.warning("membership_added_mail_failed tenant=%s user=%s", tenant.id, membership.user_id)
+        logger.info("membership_added tenant=%s user=%s role=%s", tenant.id, membership.user_id, role)
+        return membership
+    with transaction.atomic():
+        Invitation.objects.filter(tenant=tenant, email=email).delete()  # an earlier link stops working
+        invitation = Invitation.objects.create(tenant=tenant, email=email, role=role, invited_by=invited_by)
+    try:
+        _mail(
+            to=email,
+            subject=f"{invited_by.email} invites you to {tenant.name} on BotPresto",
+            template="accounts/email/invitation.txt",
+            context={
+                "tenant": tenant,
+                "role": invitation.get_role_display(),
+                "invited_by": invited_by,
+                "link": invitation_link(invitation),
+                "days": INVITATION_MAX_AGE.days,
+            },
+        )
+    except OSError:
+        invitation.delete()
+        raise ApplicationError("We could not send the invitation email; try again in a minute.") from None
+    logger.info("invitation_sent tenant=%s invitation=%s role=%s", tenant.id, invitation.id, role)
+    return invitation
+
+
+def _mail(*, to: str, subject: str, template: str, context: dict[str, object]) -> None:
+    send_mail(subject, render_to_string(template, context), settings.DEFAULT_FROM_EMAIL, [to])
+
+
+def invitation_link(invitation: Invitation) -> str:
+    token = signing.dumps(invitation.id, salt=_INVITATION_SALT)
+    return f"{settings.PUBLIC_URL}{reverse('invitation_accept', args=[token])}"
+
+
+def invitation_from_token(*, token: str) -> Invitation:
+    """The pending invitation a link stands for; ApplicationError when it expired, was used or cancelled."""
+    try:
+        invitation_id = signing.loads(token, salt=_INVITATION_SALT, max_age=INVITATION_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ApplicationError("This invitation has expired. Ask for a new one.", code="invitation_expired") from None
+    except signing.BadSignature:
+        raise ApplicationError("This invitation link is not valid.", code="invitation_invalid") from None
+    invitation = Invitation.objects.select_related("tenant").filter(id=invitation_id).first()
+    if invitation is None:
+        raise ApplicationError(
+            "This invitation was already used or was cancelled. Ask for a new one.", code="invitation_gone"
+        )
+    return invitation
+
+
+def invitation_accept(*, token: str, user: User) -> Membership:
+    invitation = invitation_from_token(token=token)
+    if (user.email or "").lower() != invitation.email:
+        raise ApplicationError(
+            f"This invitation is for {invitation.email}, and you are logged in as {user.email}. "
+            "Log out, then log in or sign up with that address.",
+            code="invitation_other_email",
+        )
+    with transaction.atomic():
+        membership, _ = Membership.objects.get_or_create(
+            tenant=invitation.tenant, user=user, defaults={"role": invitation.role}
+        )
+        invitation.delete()
+    logger.info("invitation_accepted tenant=%s user=%s", membership.tenant_id, user.id)
+    return membership
+
+
+def invitation_cancel(*, invitation: Invitation, actor: User) -> None:
+    _owner_required(tenant=invitation.tenant, user=actor, action="cancel invitations")
+    invitation.delete()
+
+
+def membership_role_change(*, membership: Membership, role: str, actor: User) -> Membership:
+    _owner_required(tenant=membership.tenant, user=actor, action="change roles")
+    _role_check(role)
+    if role == membership.role:
+        return membership
+    with transaction.atomic():
+        if membership.role == Membership.Role.OWNER and not _other_owner_exists(membership=membership):
+            raise ApplicationError(
+                f"{membership.tenant.name} needs at least one owner: make someone else owner first.",
+                code="last_owner",
+            )
+        membership.role = role
+        membership.save(update_fields=["role"])
+    logger.info("membership_role_changed tenant=%s user=%s role=%s", membership.tenant_id, membership.user_id, role)
+    return membership
+
+
+def membership_remove(*, membership: Membership, actor: User) -> None:
+    """Owners remove anyone; everyone may leave. The last owner stays."""
+    if membership.user_id != actor.id:
+        _owner_required(tenant=membership.tenant, user=actor, action="remove members")
+    with transaction.atomic():
+        if membership.role == Membership.Role.OWNER and not _other_owner_exists(membership=membership):
+            raise ApplicationError(
+                f"{membership.tenant.name} needs at least one owner: make someone else owner first.",
+                code="last_owner",
+            )
+        membership.delete()
+    logger.info("membership_removed tenant=%s user=%s", membership.tenant_id, membership.user_id)

@@ -8,5 +8,10 @@ urlpatterns = [
     path("organisations/switch/", views.tenant_switch, name="tenant_switch"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("members/", views.members, name="members"),
+    path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("invitations/<int:invitation_id>/cancel/", views.invitation_cancel, name="invitation_cancel"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("", include("django.contrib.auth.urls")),
 ]

@@ -5,28 +5,39 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.forms import ApiKeyForm, SignUpForm, TenantForm
+from accounts.forms import ApiKeyForm, InviteForm, RoleForm, SignUpForm, TenantForm
+from accounts.models import Invitation, Membership
 from accounts.tenancy import SESSION_KEY, tenant_required
 from botpresto.errors import ApplicationError
+from botpresto.forms import form_add_error
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after signing up (e.g. back to an invitation), if it is one of our pages."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return url if safe else ""
 
 
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    form = SignUpForm(request.POST or None)
+    next_url = _next_url(request)
+    form = SignUpForm(request.POST or None, initial={"email": request.GET.get("email", "")})
     if request.method == "POST" and form.is_valid():
         try:
             user, tenant = services.user_sign_up(**form.cleaned_data)
         except ApplicationError as exc:
-            form.add_error(exc.field, exc.message)
+            form_add_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_KEY] = tenant.id
-            return redirect("home")
-    return render(request, "accounts/signup.html", {"form": form})
+            return redirect(next_url or "home")
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
 @login_required
@@ -69,3 +80,95 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     services.api_key_revoke(api_key=api_key)
     messages.success(request, f"Key “{api_key.name}” revoked. Clients using it now get 401.")
     return redirect("api_keys")
+
+
+@tenant_required
+def members(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.membership_invite(tenant=tenant, invited_by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            form_add_error(form, exc)
+        else:
+            if isinstance(result, Invitation):
+                days = services.INVITATION_MAX_AGE.days
+                messages.success(request, f"Invitation sent to {result.email}. The link works for {days} days.")
+            else:
+                messages.success(request, f"{result.user.email} now has access to {tenant.name}.")
+            return redirect("members")
+    context = {
+        "form": form,
+        "memberships": selectors.memberships_for_tenant(tenant=tenant),
+        "invitations": selectors.invitations_for_tenant(tenant=tenant),
+        "is_owner": selectors.membership_role(user=request.user, tenant=tenant) == Membership.Role.OWNER,  # type: ignore[arg-type]
+        "roles": Membership.Role.choices,
+    }
+    return render(request, "accounts/members.html", context)
+
+
+@tenant_required
+@require_POST
+def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = selectors.membership_get(tenant=request.tenant, membership_id=membership_id)  # type: ignore[attr-defined]
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose owner or member.")
+        return redirect("members")
+    try:
+        services.membership_role_change(membership=membership, role=form.cleaned_data["role"], actor=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+    return redirect("members")
+
+
+@tenant_required
+@require_POST
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = selectors.membership_get(tenant=request.tenant, membership_id=membership_id)  # type: ignore[attr-defined]
+    try:
+        services.membership_remove(membership=membership, actor=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("members")
+    if membership.user_id == request.user.id:
+        request.session.pop(SESSION_KEY, None)
+        messages.success(request, f"You left {membership.tenant.name}.")
+        return redirect("home")
+    messages.success(request, f"{membership.user.email} no longer has access to {membership.tenant.name}.")
+    return redirect("members")
+
+
+@tenant_required
+@require_POST
+def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = selectors.invitation_get(tenant=request.tenant, invitation_id=invitation_id)  # type: ignore[attr-defined]
+    try:
+        services.invitation_cancel(invitation=invitation, actor=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Invitation of {invitation.email} cancelled: its link no longer works.")
+    return redirect("members")
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Anyone with the link sees whom it invites; joining takes signing in with that email."""
+    try:
+        invitation = services.invitation_from_token(token=token)
+    except ApplicationError as exc:
+        return render(request, "accounts/invitation.html", {"error": exc.message}, status=400)
+    error = None
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            request.session[SESSION_KEY] = membership.tenant_id
+            messages.success(request, f"Welcome to {membership.tenant.name}.")
+            return redirect("dashboard")
+    return render(request, "accounts/invitation.html", {"invitation": invitation, "error": error})

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Tenant
 from botpresto.errors import ApplicationError
@@ -33,6 +34,7 @@ from botpresto.upstream import upstream_url_check
 
 logger = logging.getLogger(__name__)
 
+NOTICE_MAX_LENGTH = 200  # answerCallbackQuery shows at most 200 characters
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
@@ -260,7 +262,8 @@ def webhook_register(*, bot: Bot, rotate_secret: bool = True) -> Bot:
         raise ApplicationError("Telegram did not keep the new webhook; try again.", code="telegram_refused")
     bot.status = Bot.Status.ACTIVE
     bot.webhook_info = info.raw
-    bot.save(update_fields=["status", "webhook_info", "updated_at"])
+    bot.webhook_checked_at = timezone.now()
+    bot.save(update_fields=["status", "webhook_info", "webhook_checked_at", "updated_at"])
     return bot
 
 
@@ -304,7 +307,14 @@ def bot_token_rotate(*, bot: Bot, new_token: str) -> Bot:
 
 def bot_disconnect(*, bot: Bot) -> Bot:
     """Give the webhook back to the owner's endpoint; keep the bot and its history."""
-    if bot.is_token_mode:
+    if bot.status == Bot.Status.TOKEN_REVOKED:
+        raise ApplicationError(
+            "Telegram no longer accepts this bot's token, so its webhook cannot be changed. "
+            "Paste the new token first (rotate token), then disconnect.",
+            code="token_invalid",
+        )
+    # A webhook someone else changed is left as it is: restoring ours would overwrite theirs.
+    if bot.is_token_mode and bot.status != Bot.Status.WEBHOOK_CHANGED:
         webhook_restore(bot=bot)
     bot.status = Bot.Status.DISCONNECTED
     bot.save(update_fields=["status", "updated_at"])
@@ -350,13 +360,44 @@ def bot_update(*, bot: Bot, data: dict[str, Any]) -> Bot:
     if "certificate" in data:
         bot.certificate = (data["certificate"] or "").strip()
         fields.append("certificate")
-    for name in ("notices_enabled", "notice_texts", "notice_default_language"):
-        if name in data:
-            setattr(bot, name, data[name])
-            fields.append(name)
+    if "notices_enabled" in data:
+        bot.notices_enabled = bool(data["notices_enabled"])
+        fields.append("notices_enabled")
+    if "notice_texts" in data:
+        bot.notice_texts = _notice_texts_check(data["notice_texts"])
+        fields.append("notice_texts")
+    if "notice_default_language" in data:
+        bot.notice_default_language = _language_check(data["notice_default_language"])
+        fields.append("notice_default_language")
     if fields:
         bot.save(update_fields=[*fields, "updated_at"])
     return bot
+
+
+def _language_check(value: Any) -> str:
+    code = str(value or "").strip().lower()
+    if not code or len(code) > 16 or not all(ch.isalnum() or ch == "-" for ch in code):
+        raise ApplicationError("A language is a code such as en or pt-br.", field="notice_default_language")
+    return code
+
+
+def _notice_texts_check(texts: Any) -> dict[str, str]:
+    """Language code → text; an empty text means "use the default notice"."""
+    if not isinstance(texts, dict):
+        raise ApplicationError("Notice texts map a language code to a text.", field="notice_texts")
+    checked: dict[str, str] = {}
+    for language, text in texts.items():
+        text = str(text or "").strip()
+        if not text:
+            continue
+        if len(text) > NOTICE_MAX_LENGTH:
+            raise ApplicationError(
+                f"A notice is at most {NOTICE_MAX_LENGTH} characters (Telegram's limit for a button's pop-up); "
+                f"the {language} one has {len(text)}.",
+                field="notice_texts",
+            )
+        checked[_language_check(language)] = text
+    return checked
 
 
 def bot_delete(*, bot: Bot) -> None:

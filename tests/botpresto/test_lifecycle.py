@@ -328,3 +328,19 @@ def test_the_guard_accepts_a_public_https_endpoint() -> None:
     from botpresto.upstream import upstream_url_check
 
     assert upstream_url_check("https://1.1.1.1:8443/hook") == "https://1.1.1.1:8443/hook"
+
+
+def test_disconnect_leaves_a_webhook_someone_else_took(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+    bot_id = connect(owner, token=tg_bot.token).json()["id"]
+    telegram.set_webhook(tg_bot.token, url="https://elsewhere.example.com/hook")
+    Bot.objects.filter(uuid=bot_id).update(status=Bot.Status.WEBHOOK_CHANGED)
+    assert owner.api().post(f"/api/v1/bots/{bot_id}/disconnect/").json()["status"] == "disconnected"
+    assert standin.bot(tg_bot.token).webhook_url == "https://elsewhere.example.com/hook"
+
+
+def test_disconnect_with_a_revoked_token_asks_for_the_new_one(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+    bot_id = connect(owner, token=tg_bot.token).json()["id"]
+    Bot.objects.filter(uuid=bot_id).update(status=Bot.Status.TOKEN_REVOKED)
+    response = owner.api().post(f"/api/v1/bots/{bot_id}/disconnect/")
+    assert response.status_code == 400
+    assert "new token" in response.json()["detail"]

@@ -1,0 +1,73 @@
+"""An owner's whole journey in a real browser, against the live server and the Telegram stand-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from botpresto.models import Bot
+from botpresto.standin import StandIn
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGINAL = "https://shop.example.com/telegram"
+
+
+@pytest.fixture
+def site(live_server: Any, standin: StandIn, settings: Any) -> str:
+    settings.PUBLIC_URL = live_server.url  # the proxy URL Telegram is given
+    return str(live_server.url)
+
+
+def sign_up(page: Page, site: str) -> None:
+    page.goto(f"{site}/accounts/signup/")
+    page.get_by_label("Email").fill("owner@example.com")
+    page.get_by_label("Password").fill("a long pass phrase")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(f"{site}/bots/")
+
+
+def test_an_owner_connects_edits_rotates_and_deletes_a_bot(page: Page, site: str, standin: StandIn) -> None:
+    tg = standin.add_bot(username="shop_bot", webhook_url=ORIGINAL, secret_token="owner_secret", max_connections=9)
+    sign_up(page, site)
+
+    page.get_by_role("link", name="Connect", exact=True).first.click()
+    page.get_by_label("Bot token").fill(tg.token)
+    page.get_by_label("Endpoint secret").fill("owner_secret")
+    screenshot(page, "connect")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_text("Active").first).to_be_visible()
+    bot = Bot.objects.get()
+    assert standin.bot(tg.token).webhook_url == bot.proxy_url
+    screenshot(page, "bot-page")
+
+    page.goto(f"{site}/bots/")
+    expect(page.get_by_role("link", name="@shop_bot")).to_be_visible()
+    screenshot(page, "dashboard")
+
+    page.goto(f"{site}/bots/{bot.uuid}/settings/")
+    page.get_by_label("German").fill("Der Bot macht gerade Pause.")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".bubble", has_text="Der Bot macht gerade Pause.")).to_be_visible()
+    page.get_by_role("button", name="Save notices").click()
+    expect(page.get_by_text("Der Bot macht gerade Pause.").first).to_be_visible()
+    assert Bot.objects.get().notice_texts["de"] == "Der Bot macht gerade Pause."
+    screenshot(page, "settings")
+
+    new_token = standin.rotate_token(tg.token)
+    page.get_by_label("New bot token").fill(new_token)
+    page.get_by_role("button", name="Replace the token").click()
+    expect(page.get_by_text("Active").first).to_be_visible()
+    assert Bot.objects.get().token == new_token
+    assert standin.bot(new_token).webhook_url == bot.proxy_url
+
+    page.goto(f"{site}/bots/{bot.uuid}/delete/")
+    expect(page.get_by_text(ORIGINAL).first).to_be_visible()
+    screenshot(page, "delete")
+    page.get_by_role("button", name="Delete the bot").click()
+    expect(page).to_have_url(f"{site}/bots/")
+    state = standin.bot(new_token)
+    assert (state.webhook_url, state.secret_token, state.max_connections) == (ORIGINAL, "owner_secret", 9)
+    assert not Bot.objects.exists()
