@@ -167,9 +167,8 @@ def _event(bot: Bot, a: Attempt) -> dict[str, Any]:
     user = update.get("user") or {}
     chat = update.get("chat") or {}
     properties: dict[str, Any] = {
-        "update_type": update["type"],
         "update_id": update["update_id"],
-        "bot": bot.username,
+        "bot": bot.username,  # one owner may send several bots to one project
         "chat_id": chat.get("id"),
         "chat_type": chat.get("type") or update.get("chat_type") or None,
         "language": user.get("language_code"),

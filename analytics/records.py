@@ -77,12 +77,7 @@ def attempt_parse(record: Any) -> Attempt | None:
     )
 
 
-def _seen_key(attempt: Attempt) -> str:
-    assert attempt.update is not None
-    return f"an:seen:{attempt.bot}:{attempt.update['update_id']}"
-
-
-def retries_mark(attempts: list[Attempt]) -> tuple[dict[str, int], list[str]]:
+def retries_mark(attempts: list[Attempt], bot_ids: dict[str, int]) -> tuple[dict[str, int], list[str]]:
     """Set ``first`` on each attempt; return what to remember and forget once the batch is stored.
 
     Only updates we answered with a failure are remembered (Telegram retries
@@ -90,7 +85,8 @@ def retries_mark(attempts: list[Attempt]) -> tuple[dict[str, int], list[str]]:
     holds the failing updates of the last day rather than every update.
     Callers hold the drain lock: get-then-set is not raced.
     """
-    keyed = [(a, _seen_key(a)) for a in attempts if a.update is not None]
+    # Short keys: the cache checks every character of every key.
+    keyed = [(a, f"an:seen:{bot_ids[a.bot]}:{a.update['update_id']}") for a in attempts if a.update is not None]
     seen = set(cache.get_many([key for _, key in keyed])) if keyed else set()
     remember: dict[str, int] = {}
     forget: list[str] = []

@@ -123,7 +123,7 @@ def records_process(*, records: list[Any]) -> int:
     bots = {str(bot.uuid): bot for bot in Bot.objects.filter(uuid__in={a.bot for a in attempts}).only(*_BOT_FIELDS)}
     unknown = sum(1 for a in attempts if a.bot not in bots)
     attempts = [a for a in attempts if a.bot in bots]
-    remember, forget = retries_mark(attempts)
+    remember, forget = retries_mark(attempts, {key: bot.id for key, bot in bots.items()})
     plan = plan_build(attempts=attempts, bots=bots)
     try:
         _write(plan)

@@ -216,11 +216,18 @@ def _pusher(payloads: list[str], rate: float) -> None:
         buffer.record_push(json.loads(payload))
 
 
+PHASES = {"drain": 0.0, "mixpanel_send": 0.0}
+
+
 def drain_all() -> None:
     """What the drain and the Mixpanel sender do, one after the other, in this one process."""
     while buffer.buffer_length() or MixpanelPending.objects.exists():
+        started = time.perf_counter()
         services.records_drain(seconds=5)
+        PHASES["drain"] += time.perf_counter() - started
+        started = time.perf_counter()
         services.mixpanel_send(seconds=5)
+        PHASES["mixpanel_send"] += time.perf_counter() - started
 
 
 def steady(traffic: Traffic, rate: float, seconds: float) -> dict[str, Any]:
@@ -292,6 +299,8 @@ def main() -> None:
             "seconds": round(elapsed, 2),
             "records_per_second": round(args.records / elapsed),
             "worker_cpu_seconds": round(cpu, 2),
+            "drain_seconds": round(PHASES["drain"], 2),
+            "mixpanel_send_seconds": round(PHASES["mixpanel_send"], 2),
             "records_per_cpu_second": round(args.records / cpu),
             "batch_size": settings.ANALYTICS_BATCH_SIZE,
             "mixpanel_events": sent["events"],

@@ -56,7 +56,7 @@ def test_an_event_carries_the_metadata_and_the_delivery_outcome(
     push(bot, updates()["message"], latency_ms=42.5)
     drain()
     props = collector.events[0]["properties"]
-    assert props["update_type"] == "message"
+    assert collector.events[0]["event"] == "message"
     assert props["content"] == "text"
     assert props["command"] == "start"
     assert props["chat_type"] == "private"
