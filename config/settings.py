@@ -153,7 +153,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Analytics --------------------------------------------------------------
 ANALYTICS_BATCH_SIZE = env_int("ANALYTICS_BATCH_SIZE", 5000, minimum=1, maximum=20000)
-ANALYTICS_DRAIN_SECONDS = env_float("ANALYTICS_DRAIN_SECONDS", 20, minimum=1, maximum=300)
+ANALYTICS_DRAIN_SECONDS = env_float("ANALYTICS_DRAIN_SECONDS", 10, minimum=1, maximum=300)
 ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 400, minimum=1)
 ANALYTICS_MIXPANEL_BUFFER_MAX = env_int("ANALYTICS_MIXPANEL_BUFFER_MAX", 100_000, minimum=0)
 ANALYTICS_MIXPANEL_TIMEOUT = env_float("ANALYTICS_MIXPANEL_TIMEOUT", 10, minimum=0.1, maximum=60)
