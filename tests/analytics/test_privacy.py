@@ -11,7 +11,7 @@ from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
-from analytics import buffer, services
+from analytics import buffer, mixpanel_sink, services
 from analytics.collector import MixpanelCollector
 from analytics.models import MixpanelPending
 from botpresto.models import Bot
@@ -66,7 +66,13 @@ def test_the_marker_leaks_nowhere(
     assert MARK not in caplog.text
 
 
-def test_the_scan_would_see_the_marker(bot: Bot, push: Push) -> None:
+def test_the_scan_would_see_the_marker_in_a_column(bot: Bot) -> None:
     bot.name = MARK
     bot.save()
+    assert MARK in database_text()
+
+
+def test_the_scan_would_see_the_marker_in_the_compressed_outbox(bot: Bot) -> None:
+    event = {"event": "message", "properties": {"time": 1, "note": MARK}}
+    mixpanel_sink.outbox_add(batches=[(bot.id, "events", [event])])
     assert MARK in database_text()
