@@ -6,6 +6,7 @@ A record is ``{"bot", "received_at", "outcome": {...}, "update": <metadata> | No
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +47,9 @@ class Attempt:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return None  # JSON lets NaN and Infinity through
+    return float(value)
 
 
 def attempt_parse(record: Any) -> Attempt | None:
@@ -59,12 +62,17 @@ def attempt_parse(record: Any) -> Attempt | None:
         return None
     outcome = record.get("outcome")
     received_at = _number(record.get("received_at"))
-    if not isinstance(outcome, dict) or received_at is None or type(outcome.get("status")) is not int:
+    if not isinstance(outcome, dict) or not received_at or received_at < 0 or type(outcome.get("status")) is not int:
         return None
     status: int = outcome["status"]
     upstream = outcome.get("upstream_status")
     error = outcome.get("error")
-    failure = error if error in FAILURE_KINDS else ("http_status" if error or not 200 <= status < 300 else None)
+    if error in FAILURE_KINDS:
+        failure = error
+    elif error:
+        failure = "other"  # a kind this version does not know yet
+    else:
+        failure = None if 200 <= status < 300 else "http_status"
     update = metadata_clean(record.get("update"))
     return Attempt(
         bot=bot,

@@ -202,3 +202,13 @@ def test_many_retried_updates_are_each_counted_once(bot: Bot, push: Push) -> Non
         push(bot, message(n, ANN))
     drain()
     assert (stats(bot).updates, stats(bot).attempts) == (400, 800)
+
+
+def test_records_that_are_not_records_are_counted_as_invalid(bot: Bot, push: Push) -> None:
+    for junk in ({"bot": str(bot.uuid)}, {"bot": "not-a-uuid", "received_at": NOW, "outcome": {"status": 200}}, [1]):
+        buffer.record_push(junk)  # type: ignore[arg-type]
+    buffer.record_push({"bot": str(bot.uuid), "received_at": float("nan"), "outcome": {"status": 200}})
+    push(bot, message(1, ANN))
+    drain()
+    assert PipelineCounter.objects.get(name=PipelineCounter.RECORDS_INVALID).value == 4
+    assert stats(bot).updates == 1
