@@ -56,6 +56,11 @@ test: $(STAMP)
 	DEBUG=$${DEBUG:-true} TESTING=true $(BIN)/mypy .
 	DEBUG=$${DEBUG:-true} TESTING=true $(BIN)/pytest $(PYTEST_ARGS)
 
+# The proxy against a direct call and a minimal Django forwarder (README, performance). Needs Redis.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk (apt-get install wrk)"; exit 1; }
+	$(BIN)/python scripts/bench_proxy.py $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && DEBUG=true $(BIN)/mypy .
 

@@ -66,6 +66,26 @@ def record_push(record: dict[str, Any]) -> bool:
     return True
 
 
+def records_push(records: list[dict[str, Any]]) -> bool:
+    """Queue several records in one write (the proxy batches its updates). On failure all count as lost."""
+    if not records:
+        return True
+    payloads = [json.dumps(record, separators=(",", ":")) for record in records]
+    client = redis_client()
+    try:
+        if client is None:
+            from analytics.models import BufferedRecord
+
+            BufferedRecord.objects.bulk_create([BufferedRecord(payload=p) for p in payloads])
+        else:
+            client.rpush(KEY, *payloads)
+    except Exception as exc:  # any failure of the buffer must not fail the forward
+        _count_loss(exc, len(records))
+        return False
+    _report_losses(client)
+    return True
+
+
 def records_pop(limit: int) -> list[dict[str, Any]]:
     """Take up to ``limit`` records, oldest first."""
     client = redis_client()
@@ -119,10 +139,10 @@ def lost_count() -> int:
     return reported + _lost_unreported
 
 
-def _count_loss(exc: Exception) -> None:
+def _count_loss(exc: Exception, count: int = 1) -> None:
     global _lost_unreported, _last_loss_log
     with _lost_lock:
-        _lost_unreported += 1
+        _lost_unreported += count
         now = time.monotonic()
         should_log = now - _last_loss_log > 10
         if should_log:

@@ -56,6 +56,10 @@ class Bot(models.Model):
     # What getWebhookInfo last said.
     webhook_info = models.JSONField(default=dict, blank=True)
     webhook_checked_at = models.DateTimeField(null=True, blank=True)
+    # Set while Telegram reports errors delivering to us and the owner's endpoint is not the cause.
+    delivery_problem_since = models.DateTimeField(null=True, blank=True)
+    # When the proxy last received an update for this bot (manual mode: waiting / silent).
+    last_update_at = models.DateTimeField(null=True, blank=True)
 
     notices_enabled = models.BooleanField(default=True)
     notice_texts = models.JSONField(default=dict, blank=True, help_text="Language code → notice text.")
@@ -85,3 +89,61 @@ class Bot(models.Model):
     @property
     def forwards(self) -> bool:
         return self.status in self.FORWARDING
+
+
+class MaintenanceWindow(models.Model):
+    """A planned outage: token-mode bots are pointed at their own endpoints while it lasts."""
+
+    class State(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        BYPASSING = "bypassing", "Bypassing bots"
+        BYPASSED = "bypassed", "Bots bypassed"
+        RECONNECTING = "reconnecting", "Reconnecting bots"
+        DONE = "done", "Done"
+
+    OPEN = frozenset({State.BYPASSING, State.BYPASSED, State.RECONNECTING})
+
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="Expected end: bots are reconnected then.")
+    reason = models.CharField(max_length=200, help_text="Shown to owners in the notice and the banner.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PLANNED, db_index=True)
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When owners were told in advance.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return f"Maintenance {self.starts_at:%Y-%m-%d %H:%M} UTC ({self.get_state_display()})"
+
+
+class MaintenanceSwitch(models.Model):
+    """One bot switched one way in one window: the row is the claim and the progress record."""
+
+    class Direction(models.TextChoices):
+        BYPASS = "bypass", "Bypass"
+        RECONNECT = "reconnect", "Reconnect"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="switches")
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="maintenance_switches")
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    reason = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["window", "bot", "direction"], name="maintenance_switch_unique"),
+        ]
+        indexes = [models.Index(fields=["window", "direction", "state"], name="maintenance_switch_progress")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} bot {self.bot_id} ({self.state})"

@@ -74,7 +74,9 @@ def telegram_errors(*, field: str | None = None) -> Iterator[None]:
         ) from None
     except RateLimited as exc:
         raise ApplicationError(
-            f"Telegram asks us to slow down; try again in {exc.retry_after} seconds.", code="telegram_rate_limited"
+            f"Telegram asks us to slow down; try again in {exc.retry_after} seconds.",
+            code="telegram_rate_limited",
+            retry_after=exc.retry_after,
         ) from None
     except TelegramUnavailable:
         raise ApplicationError(

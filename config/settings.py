@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from botpresto.crypto import KeyRingError, development_key_ring, parse_key_ring
@@ -90,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenant",
+                "botpresto.context_processors.maintenance",
             ],
         },
     },
@@ -149,7 +152,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Starts due maintenance windows, ends them, sends advance notices.
+    "maintenance-tick": {"task": "botpresto.tasks.maintenance_tick_task", "schedule": crontab()},
+    # Each minute checks the slice of bots whose turn it is (see WEBHOOK_HEALTH_MINUTES).
+    "webhook-health": {"task": "botpresto.tasks.webhook_health_beat_task", "schedule": crontab()},
+}
 
 # --- Analytics --------------------------------------------------------------
 ANALYTICS_BATCH_SIZE = env_int("ANALYTICS_BATCH_SIZE", 5000, minimum=1, maximum=20000)
@@ -186,6 +194,32 @@ TELEGRAM_CONNECT_TIMEOUT = env_float("TELEGRAM_CONNECT_TIMEOUT", 3.05, minimum=0
 TELEGRAM_READ_TIMEOUT = env_float("TELEGRAM_READ_TIMEOUT", 10, minimum=0.5, maximum=60)
 MIXPANEL_API_URL = env_url("MIXPANEL_API_URL", "https://api.mixpanel.com")
 ALLOW_PRIVATE_UPSTREAMS = env_bool("ALLOW_PRIVATE_UPSTREAMS", False)
+
+# --- Maintenance windows and webhook health -----------------------------------
+# Bot API calls per second for bulk work (maintenance switches, health checks), shared by all workers.
+MAINTENANCE_CALLS_PER_SECOND = env_float("MAINTENANCE_CALLS_PER_SECOND", 10, minimum=0.1, maximum=1000)
+MAINTENANCE_NOTICE_HOURS = env_int("MAINTENANCE_NOTICE_HOURS", 24, minimum=0, maximum=24 * 30)
+MAINTENANCE_CHUNK_SIZE = env_int("MAINTENANCE_CHUNK_SIZE", 50, minimum=1, maximum=10_000)
+WEBHOOK_HEALTH_MINUTES = env_int("WEBHOOK_HEALTH_MINUTES", 5, minimum=1, maximum=24 * 60)
+MANUAL_SILENT_HOURS = env_int("MANUAL_SILENT_HOURS", 24, minimum=1, maximum=24 * 365)
+
+# --- The proxy (POST /proxy/bot/<uuid>) ----------------------------------------
+PROXY_MAX_BODY_BYTES = env_int("PROXY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+PROXY_CONNECT_TIMEOUT = env_float("PROXY_CONNECT_TIMEOUT", 3.05, minimum=0.05, maximum=10)
+# Telegram waits 60 s for our answer: the read timeout must leave time to answer it.
+PROXY_READ_TIMEOUT = env_float("PROXY_READ_TIMEOUT", 25, minimum=0.1, maximum=50)
+PROXY_RETRY_AFTER = env_int("PROXY_RETRY_AFTER", 5, minimum=0, maximum=3600)
+PROXY_MAX_IN_FLIGHT_PER_BOT = env_int("PROXY_MAX_IN_FLIGHT_PER_BOT", 32, minimum=1)
+PROXY_TELEGRAM_SOURCE_CHECK = env_bool("PROXY_TELEGRAM_SOURCE_CHECK", False)
+PROXY_TELEGRAM_SOURCE_RANGES = env_list("PROXY_TELEGRAM_SOURCE_RANGES", ["149.154.160.0/20", "91.108.4.0/22"])
+for _range in PROXY_TELEGRAM_SOURCE_RANGES:
+    try:
+        ipaddress.ip_network(_range)
+    except ValueError:
+        raise ImproperlyConfigured(f"PROXY_TELEGRAM_SOURCE_RANGES has a bad network: {_range!r}.") from None
+PROXY_FORWARDED_FOR_HEADER = env_str("PROXY_FORWARDED_FOR_HEADER")
+NOTICE_COOLDOWN_SECONDS = env_int("NOTICE_COOLDOWN_SECONDS", 600, minimum=0)
+ALERT_AFTER_FAILURES = env_int("ALERT_AFTER_FAILURES", 3, minimum=1)
 
 # --- Email ------------------------------------------------------------------
 globals().update(env_email("EMAIL_URL", "consolemail://"))

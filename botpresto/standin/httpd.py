@@ -48,6 +48,8 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, each answer waits for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     server: Server
 
     def setup(self) -> None:

@@ -66,7 +66,9 @@ def test_every_error_is_documented_with_one_body(client: Any) -> None:
 
 
 @pytest.fixture
-def api_key(db: None, standin: StandIn, settings: Any) -> str:
+def api_key(transactional_db: None, standin: StandIn, settings: Any) -> str:
+    # transactional_db: the WSGI app closes the connection at each request's start, which
+    # would end the test's own transaction on PostgreSQL.
     user, tenant = user_sign_up(email="fuzz@example.com", password="a long pass phrase")
     settings.ALLOW_PRIVATE_UPSTREAMS = True  # generated URLs must not send us resolving DNS
     return api_key_create(tenant=tenant, name="fuzz", created_by=user).plaintext

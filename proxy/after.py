@@ -1,0 +1,127 @@
+"""Work per update that waits until Telegram has its answer.
+
+The view registers ``finish`` on the response's close(), which a WSGI server
+calls after the body is written: parsing the update, the analytics record (the
+one write per update, batched by the recorder) and handing failures to the
+outbox add no latency.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from analytics.extract import update_metadata
+from proxy import services
+from proxy.notices import notice_target
+from proxy.outbox import outbox
+from proxy.recorder import recorder
+from proxy.routes import Route
+from proxy.upstream import TOO_LARGE, Outcome
+
+logger = logging.getLogger(__name__)
+
+# Successes are noted at most this often per bot and process (they end a failure streak).
+SUCCESS_NOTE_SECONDS = 1.0
+
+
+class Health:
+    """What this process knows of each bot's endpoint, to skip the shared cache when nothing changed."""
+
+    def __init__(self) -> None:
+        self.last_success_note: dict[int, float] = {}
+        self.failing: set[int] = set()
+
+    def success(self, route: Route, at: float) -> None:
+        bot_id = route.bot_id
+        now = time.monotonic()
+        was_failing = bot_id in self.failing
+        if not was_failing and now - self.last_success_note.get(bot_id, -SUCCESS_NOTE_SECONDS) < SUCCESS_NOTE_SECONDS:
+            return
+        self.last_success_note[bot_id] = now
+        self.failing.discard(bot_id)
+        outbox.put(_success, bot_id, at, was_failing or route.failing)
+
+    def failure(self, route: Route, outcome: Outcome, meta: dict[str, Any] | None, at: float) -> None:
+        self.failing.add(route.bot_id)
+        target = notice_target(meta) if route.notices else None
+        outbox.put(
+            _failure,
+            route.bot_id,
+            outcome.error,
+            outcome.upstream_status,
+            at,
+            meta.get("update_id") if meta else None,
+            target.as_json() if target else None,
+        )
+
+
+health = Health()
+
+
+def _success(bot_id: int, at: float, check_recovery: bool) -> None:
+    services.endpoint_success_record(bot_id=bot_id, at=at, check_recovery=check_recovery)
+
+
+def _failure(
+    bot_id: int, error: str, status: int | None, at: float, update_id: int | None, notice: dict[str, Any] | None
+) -> None:
+    services.endpoint_failure_record(
+        bot_id=bot_id, error=error, upstream_status=status, at=at, update_id=update_id, notice=notice
+    )
+
+
+def _unblocked(bot_id: int, chat_id: int) -> None:
+    services.notice_unblock_record(bot_id=bot_id, chat_id=chat_id)
+
+
+def _parse(body: bytes | None, route: Route) -> tuple[dict[str, Any] | None, bool]:
+    """The update's metadata (None if not understood), and whether the body was malformed."""
+    if body is None:
+        return None, False
+    try:
+        update = json.loads(body)
+    except Exception:  # bad JSON, bad encoding, absurd nesting
+        return None, True
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        return None, True
+    return update_metadata(update, bot_id=route.telegram_id, bot_username=route.username), False
+
+
+def finish(route: Route, body: bytes | None, outcome: Outcome, received_at: float) -> None:
+    try:
+        meta, malformed = _parse(body, route)
+        recorder.put(
+            {
+                "bot": route.uuid,
+                "received_at": received_at,
+                "outcome": {
+                    "status": outcome.status,
+                    "upstream_status": outcome.upstream_status,
+                    "latency_ms": round(outcome.latency_ms, 2),
+                    "error": outcome.error,
+                },
+                "update": meta,
+                "malformed": malformed,
+            }
+        )
+        if outcome.failed and outcome.error != TOO_LARGE:  # the endpoint is not to blame for a 413
+            logger.warning(
+                "proxy_forward_failed bot=%s error=%s status=%s upstream_status=%s latency_ms=%.1f",
+                route.uuid,
+                outcome.error,
+                outcome.status,
+                outcome.upstream_status,
+                outcome.latency_ms,
+            )
+            health.failure(route, outcome, meta, received_at)
+        elif not outcome.failed:
+            health.success(route, received_at)
+        if meta and meta.get("type") == "my_chat_member" and meta.get("member_status") == "member":
+            chat = meta.get("chat") or {}
+            if chat.get("type") == "private" and isinstance(chat.get("id"), int):
+                outbox.put(_unblocked, route.bot_id, chat["id"])
+    except Exception:  # close() swallows errors silently: say what broke
+        logger.exception("proxy_after_response_failed bot=%s", route.uuid)

@@ -1,0 +1,296 @@
+"""The per-process route table: what the forward needs to know about each bot, kept in memory.
+
+Loaded in full at first use, then a background thread picks up changed bots
+about every second (rows whose ``updated_at`` moved) and drops deleted ones
+(a version key bumped on delete, plus a full comparison every minute). Secrets
+are decrypted once here, never per update. A uuid the table does not know gets
+one database lookup at a time per process, and a short negative cache, so
+garbage uuids cannot hammer the database.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+
+from botpresto.models import Bot
+
+logger = logging.getLogger(__name__)
+
+DELETED_KEY = "proxy:routes:deleted"
+REFRESH_SECONDS = 1.0
+FULL_CHECK_SECONDS = 60.0
+NEGATIVE_SECONDS = 5.0
+NEGATIVE_MAX = 10_000
+# Rows saved just before the last refresh may commit just after it: look back this far.
+MARGIN = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    bot_id: int
+    uuid: str
+    status: str
+    forwards: bool
+    upstream_url: str
+    proxy_secret: bytes
+    endpoint_secret: str | None
+    verify: bool | str  # True, or the path of the owner's self-signed certificate
+    telegram_id: int | None
+    username: str
+    notices: bool  # token mode, notices on, a token that still works
+    updated_at: datetime
+
+    @property
+    def failing(self) -> bool:
+        return self.status == Bot.Status.FAILING
+
+
+class CertificateFiles:
+    """The owners' self-signed certificates, written once per process to files TLS can load."""
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+        self._paths: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def path_for(self, pem: str) -> str:
+        digest = hashlib.sha256(pem.encode()).hexdigest()
+        path = self._paths.get(digest)
+        if path is not None:
+            return path
+        with self._lock:
+            if self._dir is None:
+                self._dir = tempfile.mkdtemp(prefix="botpresto-certs-")
+                atexit.register(shutil.rmtree, self._dir, True)
+            path = os.path.join(self._dir, f"{digest}.pem")
+            with open(path, "w") as file:
+                file.write(pem.strip() + "\n")
+            self._paths[digest] = path
+        return path
+
+
+def _bots() -> QuerySet[Bot]:
+    return Bot.objects.only(
+        "id",
+        "uuid",
+        "status",
+        "mode",
+        "upstream_url",
+        "proxy_secret",
+        "endpoint_secret",
+        "certificate",
+        "telegram_id",
+        "username",
+        "notices_enabled",
+        "updated_at",
+    ).annotate(has_token=ExpressionWrapper(Q(token__isnull=False), output_field=BooleanField()))
+
+
+def deletion_announce() -> None:
+    """Tell every process's table that a bot is gone (called after the delete commits)."""
+
+    def bump() -> None:
+        try:
+            cache.set(DELETED_KEY, time.time_ns(), timeout=None)
+        except Exception as exc:  # the minute-long full check catches it anyway
+            logger.warning("route_deletion_unannounced error=%s", type(exc).__name__)
+
+    transaction.on_commit(bump)
+
+
+class RouteTable:
+    def __init__(self) -> None:
+        self._routes: dict[str, Route] = {}
+        self._loaded = False
+        self._load_lock = threading.Lock()
+        self._miss_lock = threading.Lock()
+        self._misses: dict[str, float] = {}
+        self._watermark: datetime | None = None
+        self._deleted_version: object = None
+        self._last_full_check = 0.0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.certificates = CertificateFiles()
+
+    # --- lookups (the hot path) -------------------------------------------------
+    def cached(self, key: str) -> Route | None:
+        """The route if the table has it under exactly this key (no loading, no lookup)."""
+        return self._routes.get(key)
+
+    def get(self, key: str) -> Route | None:
+        """The route of the bot with this canonical uuid, or None."""
+        route = self._routes.get(key)
+        if route is not None:
+            return route
+        if not self._loaded:
+            # gunicorn starts the table in post_worker_init; other servers (runserver) start it here.
+            self.load() if settings.TESTING else self.start()
+            route = self._routes.get(key)
+            if route is not None:
+                return route
+        return self._lookup_missing(key)
+
+    def _lookup_missing(self, key: str) -> Route | None:
+        now = time.monotonic()
+        if self._misses.get(key, 0.0) > now:
+            return None
+        # One lookup at a time per process: a flood of unknown uuids waits here, not on the database.
+        if not self._miss_lock.acquire(timeout=1.0):
+            return None
+        try:
+            if key in self._routes:
+                return self._routes[key]
+            if self._misses.get(key, 0.0) > time.monotonic():
+                return None
+            bot = _bots().filter(uuid=key).first()
+            if bot is None:
+                if len(self._misses) >= NEGATIVE_MAX:
+                    self._misses.clear()
+                self._misses[key] = time.monotonic() + NEGATIVE_SECONDS
+                return None
+            route = self._build(bot)
+            self._routes[key] = route
+            return route
+        except DatabaseError as exc:
+            logger.warning("route_lookup_failed error=%s", type(exc).__name__)
+            return None
+        finally:
+            if not connection.in_atomic_block:
+                connection.close()  # rare: don't leave a connection per request thread
+            self._miss_lock.release()
+
+    # --- loading and refreshing ---------------------------------------------------
+    def load(self) -> None:
+        with self._load_lock:
+            if self._loaded:
+                return
+            self._deleted_version = self._read_deleted_version()
+            bots = list(_bots())
+            self._routes = {str(bot.uuid): self._build(bot) for bot in bots}
+            self._watermark = max((bot.updated_at for bot in bots), default=None)
+            self._last_full_check = time.monotonic()
+            self._loaded = True
+        logger.info("routes_loaded bots=%d", len(self._routes))
+
+    def refresh(self) -> None:
+        """Take in bots changed since the last refresh; drop deleted ones."""
+        if not self._loaded:
+            self.load()
+            return
+        version = self._read_deleted_version()
+        full = version != self._deleted_version or time.monotonic() - self._last_full_check > FULL_CHECK_SECONDS
+        if full:
+            rows = list(Bot.objects.values_list("uuid", "updated_at"))
+            present = {str(uuid) for uuid, _ in rows}
+            for key in [key for key in self._routes if key not in present]:
+                self._routes.pop(key, None)
+            self._deleted_version = version
+            self._last_full_check = time.monotonic()
+        else:
+            changed = Bot.objects.all()
+            if self._watermark is not None:
+                changed = changed.filter(updated_at__gte=self._watermark - MARGIN)
+            rows = list(changed.values_list("uuid", "updated_at"))
+        stale = [str(uuid) for uuid, updated_at in rows if self._is_stale(str(uuid), updated_at)]
+        if stale:
+            for bot in _bots().filter(uuid__in=stale):
+                key = str(bot.uuid)
+                self._routes[key] = self._build(bot)
+                self._misses.pop(key, None)
+        newest = max((updated_at for _, updated_at in rows), default=None)
+        if newest is not None and (self._watermark is None or newest > self._watermark):
+            self._watermark = newest
+
+    def _is_stale(self, key: str, updated_at: datetime) -> bool:
+        route = self._routes.get(key)
+        return route is None or route.updated_at != updated_at
+
+    def _read_deleted_version(self) -> object:
+        try:
+            return cache.get(DELETED_KEY)
+        except Exception:  # the cache is down: rely on the periodic full check
+            return self._deleted_version
+
+    def _build(self, bot: Bot) -> Route:
+        has_token = bool(getattr(bot, "has_token", bot.token is not None))
+        return Route(
+            bot_id=bot.id,
+            uuid=str(bot.uuid),
+            status=bot.status,
+            forwards=bot.forwards,
+            upstream_url=str(bot.upstream_url),
+            proxy_secret=str(bot.proxy_secret).encode(),
+            endpoint_secret=str(bot.endpoint_secret) if bot.endpoint_secret else None,
+            verify=self.certificates.path_for(bot.certificate) if bot.certificate.strip() else True,
+            telegram_id=bot.telegram_id,
+            username=bot.username,
+            notices=(
+                bot.is_token_mode and bot.notices_enabled and has_token and bot.status != Bot.Status.TOKEN_REVOKED
+            ),
+            updated_at=bot.updated_at,
+        )
+
+    # --- the background refresher -------------------------------------------------
+    def start(self) -> None:
+        """Load now and keep the table fresh from a background thread (once per process)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        try:
+            self.load()
+        except DatabaseError as exc:  # the refresher retries
+            logger.warning("routes_load_failed error=%s", type(exc).__name__)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="proxy-routes", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    @property
+    def refreshing(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        last_error = 0.0
+        try:
+            while not self._stop.wait(REFRESH_SECONDS):
+                try:
+                    close_old_connections()
+                    self.refresh()
+                except Exception as exc:  # a database hiccup must not end the refresher
+                    if time.monotonic() - last_error > 30:
+                        last_error = time.monotonic()
+                        logger.warning("routes_refresh_failed error=%s", type(exc).__name__)
+        finally:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    def reset(self) -> None:
+        """Forget everything (tests, and after a fork)."""
+        self.stop()
+        self._routes = {}
+        self._misses = {}
+        self._loaded = False
+        self._watermark = None
+        self._deleted_version = None
+
+
+table = RouteTable()

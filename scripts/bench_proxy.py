@@ -1,0 +1,432 @@
+"""make bench: the proxy against a direct call and a minimal Django forwarder, on loopback.
+
+Starts a fast local endpoint, the service under gunicorn as the Procfile does
+(gunicorn.conf.py), a minimal forwarder under the same gunicorn settings, and
+wrk as the load generator in its own process, then prints a table. Last, the
+analytics drain under that full load: one Celery worker process (with beat)
+drains the records the proxy writes into end users, statistics and a local
+Mixpanel collector while wrk runs, and the buffer's length is sampled.
+
+Needs wrk (apt-get install wrk) and, for the analytics write, a Redis
+(BENCH_REDIS_URL, default redis://127.0.0.1:6379/15; its keys are deleted after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+UPDATE = (
+    '{"update_id":%d,"message":{"message_id":%d,"from":{"id":123456789,"is_bot":false,"first_name":"Ana",'
+    '"last_name":"Silva","username":"ana_s","language_code":"pt-br"},"chat":{"id":123456789,"first_name":"Ana",'
+    '"last_name":"Silva","username":"ana_s","type":"private"},"date":%d,"text":"/start hello there"}}'
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listens on port {port} after {timeout} s (see var/bench/*.log)")
+
+
+def start(stack: ExitStack, args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("wb")
+    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop() -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        out.close()
+
+    stack.callback(stop)
+    return process
+
+
+def wrk_script(path: Path, targets: list[tuple[str, str]]) -> Path:
+    """A Lua script posting a Telegram-like update to each target in turn, reporting JSON at the end."""
+    lua_targets = ",\n".join(f'  {{"{p}", "{s}"}}' for p, s in targets)
+    update = UPDATE.replace('"', '\\"')
+    path.write_text(
+        f"""
+local targets = {{
+{lua_targets}
+}}
+local n, i, id = #targets, 0, 0
+request = function()
+  i = i % n + 1
+  id = id + 1
+  local body = string.format("{update}", id, id, os.time())
+  return wrk.format("POST", targets[i][1],
+    {{["Content-Type"] = "application/json", ["X-Telegram-Bot-Api-Secret-Token"] = targets[i][2]}}, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCH {{"requests":%d,"duration_us":%d,"p50":%d,"p99":%d,"non2xx":%d,"errors":%d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+    )
+    return path
+
+
+def wrk(url: str, script: Path, connections: int, duration: float) -> dict[str, Any]:
+    threads = 1 if connections <= 64 else 2
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--timeout", "30s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH "))
+    data = json.loads(line.removeprefix("BENCH "))
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    return data
+
+
+def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median run by throughput: steadier than one run on a machine shared with others."""
+    ordered = sorted(runs, key=lambda r: r["rps"])
+    return ordered[len(ordered) // 2]
+
+
+def hang_client(url: str, secret: str, connections: int, duration: float) -> None:
+    """Telegram towards a bot whose endpoint never answers: up to max_connections waiting, Retry-After obeyed."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    deadline = time.monotonic() + duration
+
+    def loop(n: int) -> None:
+        update_id = n * 1_000_000
+        while time.monotonic() < deadline:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+            try:
+                update_id += 1
+                body = (UPDATE % (update_id, update_id, time.time())).encode()
+                headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
+                conn.request("POST", parts.path, body, headers)
+                response = conn.getresponse()
+                response.read()
+                wait = float(response.getheader("Retry-After") or 0)
+            except OSError:
+                wait = 1.0
+            finally:
+                conn.close()
+            time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+
+    threads = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    time.sleep(duration)
+
+
+def setup_database(env: dict[str, str], endpoint_port: int, slow_bots: int) -> dict[str, Any]:
+    """Migrate the bench database and create the bots; returns their uuids and secrets."""
+    code = f"""
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from accounts.models import Tenant
+from botpresto.models import Bot
+from botpresto.services import proxy_secret_generate
+Bot.objects.all().delete()
+tenant = Tenant.objects.create(name="bench")
+def make(path, mixpanel_token=None):
+    bot = Bot.objects.create(tenant=tenant, mode=Bot.Mode.MANUAL, status=Bot.Status.ACTIVE,
+        proxy_secret=proxy_secret_generate(), endpoint_secret="endpoint_secret",
+        upstream_url="http://127.0.0.1:{endpoint_port}" + path, notices_enabled=False,
+        mixpanel_token=mixpanel_token)
+    return [str(bot.uuid), str(bot.proxy_secret)]
+print(json.dumps({{"fast": make("/fast", "bench-mixpanel-token"),
+    "slow": [make(f"/slow/{{n}}") for n in range({slow_bots})], "hang": make("/hang")}}))
+"""
+    result = subprocess.run([PYTHON, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise SystemExit(f"database setup failed:\n{result.stderr[-3000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def drain_under_load(
+    stack: ExitStack, env: dict[str, str], var: Path, proxy_url: str, script: Path, duration: float
+) -> dict[str, Any]:
+    """The proxy at full load with one Celery worker process draining its records; the backlog sampled."""
+    import redis
+    import requests
+
+    sys.path.insert(0, str(ROOT))
+    from analytics.buffer import KEY
+
+    collector_port = free_port()
+    start(
+        stack,
+        [PYTHON, "-m", "analytics.collector", "--port", str(collector_port), "--count-only"],
+        env,
+        var / "collector.log",
+    )
+    wait_port(collector_port)
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    client.delete(KEY)
+    worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "1", "--without-mingle"]
+    worker += ["--without-gossip", "--loglevel=WARNING", "-s", str(var / "celerybeat-schedule")]
+    start(stack, worker, {**env, "MIXPANEL_API_URL": f"http://127.0.0.1:{collector_port}"}, var / "worker.log")
+    time.sleep(5)  # the worker and beat up, a first drain run done
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+    began = time.monotonic()
+
+    def sample() -> None:
+        while not stop.is_set():
+            samples.append((round(time.monotonic() - began, 1), int(client.llen(KEY))))
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    load = wrk(proxy_url, script, 64, duration)
+    loaded = time.monotonic() - began
+    deadline = time.monotonic() + 60
+    while client.llen(KEY) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    emptied = time.monotonic() - began
+    time.sleep(3)  # the sender's next run
+    stop.set()
+    sampler.join()
+    during = [n for t, n in samples if t <= loaded]
+    return {
+        "rps": load["rps"],
+        "requests": load["requests"],
+        "backlog_max": max(during, default=0),
+        "backlog_end_of_load": during[-1] if during else 0,
+        "empty_after_load_seconds": round(max(emptied - loaded, 0), 1) if not client.llen(KEY) else None,
+        "mixpanel": requests.get(f"http://127.0.0.1:{collector_port}/summary", timeout=5).json(),
+        "samples": samples[:: max(1, len(samples) // 12)],
+    }
+
+
+def bench_key(path: Path) -> str:
+    """The bench database's key ring, kept beside it so a later run can still open its rows."""
+    if not path.exists():
+        path.write_text("k1:" + base64.b64encode(os.urandom(32)).decode())
+    return path.read_text().strip()
+
+
+def redis_clear(url: str) -> None:
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+    except Exception as exc:
+        print(f"note: could not clear {url}: {exc}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--worker-class", default=None, help="override gunicorn.conf.py (gevent, gthread)")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--slow-bots", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3, help="fast-path runs per server; the median is kept")
+    parser.add_argument("--only", default="", help="comma-separated: fast,slow,isolation,drain")
+    parser.add_argument("--hang-client", nargs=4, metavar=("URL", "SECRET", "CONNECTIONS", "SECONDS"))
+    args = parser.parse_args()
+    if args.hang_client:
+        url, secret, connections, seconds = args.hang_client
+        hang_client(url, secret, int(connections), float(seconds))
+        return
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    only = set(filter(None, args.only.split(","))) or {"fast", "slow", "isolation", "drain"}
+
+    var = ROOT / "var" / "bench"
+    var.mkdir(parents=True, exist_ok=True)
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    broker_url = os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "TESTING": "false",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "ENCRYPTION_KEYS": bench_key(var / "encryption.key"),
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{var / 'bench.sqlite3'}"),
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": broker_url,
+        "ALLOW_PRIVATE_UPSTREAMS": "true",
+        # Every feature on: the source check too (loopback stands for Telegram's ranges here).
+        "PROXY_TELEGRAM_SOURCE_CHECK": "true",
+        "PROXY_TELEGRAM_SOURCE_RANGES": "127.0.0.0/8,149.154.160.0/20,91.108.4.0/22",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    if args.worker_class:
+        env["GUNICORN_WORKER_CLASS"] = args.worker_class
+    if args.workers:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    for key in ("PUBLIC_URL", "ALLOWED_HOSTS"):
+        env.pop(key, None)
+
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        start(stack, [PYTHON, "scripts/bench_endpoint.py", "--delay", "0.2"], env, var / "endpoint.log")
+        deadline = time.monotonic() + 10
+        while not (var / "endpoint.log").read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        endpoint_port = int((var / "endpoint.log").read_text().split()[0])
+        bots = setup_database(env, endpoint_port, args.slow_bots)
+        redis_clear(redis_url)
+
+        proxy_port, minimal_port, minimal3_port = free_port(), free_port(), free_port()
+        gunicorn = [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+        start(
+            stack,
+            [*gunicorn, "--bind", f"127.0.0.1:{proxy_port}", "config.wsgi"],
+            {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"},
+            var / "proxy.log",
+        )
+        fast_uuid, fast_secret = bots["fast"]
+        for port, client in ((minimal_port, "requests"), (minimal3_port, "urllib3")):
+            start(
+                stack,
+                [*gunicorn, "--bind", f"127.0.0.1:{port}", "--pythonpath", "scripts", "bench_minimal:application"],
+                {
+                    **env,
+                    "BENCH_SECRET": fast_secret,
+                    "BENCH_UPSTREAM": f"http://127.0.0.1:{endpoint_port}/fast",
+                    "BENCH_CLIENT": client,
+                },
+                var / f"minimal-{client}.log",
+            )
+        for port in (proxy_port, minimal_port, minimal3_port):
+            wait_port(port)
+
+        tmpdir = Path(tmp)
+        fast_path = f"/proxy/bot/{fast_uuid}"
+        direct = wrk_script(tmpdir / "direct.lua", [("/fast", "")])
+        fast = wrk_script(tmpdir / "fast.lua", [(fast_path, fast_secret)])
+        slow = wrk_script(tmpdir / "slow.lua", [(f"/proxy/bot/{u}", s) for u, s in bots["slow"]])
+        proxy_url, minimal_url = f"http://127.0.0.1:{proxy_port}", f"http://127.0.0.1:{minimal_port}"
+        minimal3_url = f"http://127.0.0.1:{minimal3_port}"
+        # Warm up: route tables, pooled connections, lazy imports.
+        for url, script in ((proxy_url, fast), (minimal_url, fast), (minimal3_url, fast), (proxy_url, slow)):
+            wrk(url, script, 16, 2)
+        duration = args.duration
+        results: dict[str, Any] = {}
+        if "fast" in only:
+            for connections in (16, 64):
+                results[f"direct c{connections}"] = wrk(
+                    f"http://127.0.0.1:{endpoint_port}", direct, connections, duration
+                )
+                # Interleaved, so a neighbour's load spike on this shared machine hits all three alike.
+                for _ in range(args.rounds):
+                    for name, url in (
+                        ("minimal", minimal_url),
+                        ("minimal-urllib3", minimal3_url),
+                        ("proxy", proxy_url),
+                    ):
+                        results.setdefault(f"{name} c{connections}", []).append(wrk(url, fast, connections, duration))
+                for name in ("minimal", "minimal-urllib3", "proxy"):
+                    results[f"{name} c{connections}"] = best(results[f"{name} c{connections}"])
+        if "slow" in only or "isolation" in only:
+            results["slow"] = wrk(proxy_url, slow, 200, duration)
+        if "isolation" in only:
+            hang_uuid, hang_secret = bots["hang"]
+            hang_args = [f"{proxy_url}/proxy/bot/{hang_uuid}", hang_secret, "40", str(duration + 4)]
+            start(stack, [PYTHON, __file__, "--hang-client", *hang_args], env, var / "hang.log")
+            time.sleep(2)
+            results["isolation"] = wrk(proxy_url, slow, 200, duration)
+        if "drain" in only:
+            results["drain"] = drain_under_load(stack, env, var, proxy_url, fast, duration)
+        redis_clear(redis_url)
+        redis_clear(broker_url)
+
+    report(results, args)
+
+
+def report(results: dict[str, Any], args: argparse.Namespace) -> None:
+    def ms(us: float) -> str:
+        return f"{us / 1000:.2f}"
+
+    print(f"\nworker class: {args.worker_class or 'from gunicorn.conf.py'}; {args.duration:g} s per run")
+    if "proxy c16" in results:
+        print(f"fast endpoint; median of {args.rounds} interleaved runs per server\n")
+        print("| through | conns | req/s | p50 ms | p99 ms | vs direct | vs minimal | vs minimal (urllib3) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for connections in (16, 64):
+            direct, minimal = results[f"direct c{connections}"], results[f"minimal c{connections}"]
+            minimal3 = results[f"minimal-urllib3 c{connections}"]
+            for name, label in (
+                ("direct", "direct to the endpoint"),
+                ("minimal", "minimal forwarder (requests)"),
+                ("minimal-urllib3", "minimal forwarder (urllib3)"),
+                ("proxy", "BotPresto, every feature on"),
+            ):
+                r = results[f"{name} c{connections}"]
+                vs_min = vs_min3 = ""
+                if name != "direct":
+                    vs_min = f"{r['rps'] / minimal['rps']:.0%}, p50 {(r['p50'] - minimal['p50']) / 1000:+.2f} ms"
+                    vs_min3 = f"{r['rps'] / minimal3['rps']:.0%}, p50 {(r['p50'] - minimal3['p50']) / 1000:+.2f} ms"
+                print(
+                    f"| {label} | {connections} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | "
+                    f"{r['rps'] / direct['rps']:.0%} | {vs_min} | {vs_min3} |"
+                )
+    if "slow" in results:
+        ideal = 200 / 0.2
+        print(
+            f"\n| {args.slow_bots} bots, endpoints taking 200 ms, 200 conns | req/s | of ideal ({ideal:.0f}) ", end=""
+        )
+        print("| p50 ms | p99 ms | non-2xx or errors |")
+        print("|---|---|---|---|---|---|")
+        for name in ("slow", "isolation"):
+            if name in results:
+                r = results[name]
+                label = "alone" if name == "slow" else "+ 1 bot whose endpoint never answers (40 conns)"
+                print(
+                    f"| {label} | {r['rps']:.0f} | {r['rps'] / ideal:.0%} | {ms(r['p50'])} | {ms(r['p99'])} | "
+                    f"{r['non2xx'] + r['errors']} |"
+                )
+        if "isolation" in results:
+            cost = 1 - results["isolation"]["rps"] / results["slow"]["rps"]
+            print(f"\nthe hanging bot costs the others {cost:.1%} of their throughput")
+    if "drain" in results:
+        r = results["drain"]
+        print(
+            f"\nanalytics drain, one worker process, while the proxy serves {r['rps']:.0f} req/s (64 conns): "
+            f"backlog at most {r['backlog_max']} records, {r['backlog_end_of_load']} when the load stopped, "
+            f"empty {r['empty_after_load_seconds']} s later; Mixpanel got {r['mixpanel']['events']} events "
+            f"for {r['requests']} updates"
+        )
+    print("\nraw:", json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+
+from accounts.models import Membership
+from botpresto.models import Bot
+from botpresto.standin import StandIn
+from tests.factories import bot_make
+from tests.proxy.conftest import post
+from tests.proxy.endpoints import Endpoint, Reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _eager(settings: Any) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.ALERT_AFTER_FAILURES = 3
+
+
+@pytest.fixture
+def tg(standin: StandIn) -> Any:
+    return standin.add_bot(username="shop_bot")
+
+
+@pytest.fixture
+def bot(owner, member, tg: Any, endpoint: Endpoint) -> Bot:  # type: ignore[no-untyped-def]
+    return bot_make(owner.tenant, token=tg.token, telegram_id=tg.id, username="shop_bot", upstream_url=endpoint.url)
+
+
+def update(update_id: int, chat_id: int = 42, language: str = "es") -> bytes:
+    return (
+        f'{{"update_id":{update_id},"message":{{"message_id":1,"date":1767000000,'
+        f'"chat":{{"id":{chat_id},"type":"private"}},"from":{{"id":{chat_id},"is_bot":false,'
+        f'"first_name":"U","language_code":"{language}"}},"text":"secret words"}}}}'
+    ).encode()
+
+
+def fail(client: Client, bot: Bot, endpoint: Endpoint, *update_ids: int) -> None:
+    endpoint.reply = Reply(500)
+    for update_id in update_ids:
+        assert post(client, bot, body=update(update_id)).status_code == 502
+
+
+def test_the_owners_are_emailed_once_when_the_endpoint_starts_failing(
+    client: Client, bot: Bot, endpoint: Endpoint
+) -> None:
+    fail(client, bot, endpoint, 1, 2)
+    assert mail.outbox == []
+    fail(client, bot, endpoint, 3, 4, 5, 5, 5)
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"]  # owners only, not members
+    assert "failing" in message.subject
+
+
+def test_the_alert_says_what_failed_and_never_what_users_wrote(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+    fail(client, bot, endpoint, 1, 2, 3)
+    body = mail.outbox[0].body
+    assert "error status (your endpoint answered 500), 3 times in a row" in body
+    assert "What to check:" in body
+    assert " UTC" in body
+    assert f"/bots/{bot.uuid}/" in body
+    assert "secret words" not in body
+    assert str(bot.token) not in body
+    assert str(bot.upstream_url) not in body
+
+
+def test_the_bot_is_marked_failing_then_active_again(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+    fail(client, bot, endpoint, 1, 2, 3)
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.FAILING
+    endpoint.reply = Reply(200)
+    post(client, bot, body=update(4))
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.ACTIVE
+
+
+def test_the_owners_are_emailed_once_when_it_recovers_with_what_was_held_back(
+    client: Client, bot: Bot, endpoint: Endpoint
+) -> None:
+    fail(client, bot, endpoint, 1, 1, 2, 2, 3, 3)  # Telegram retries each update
+    endpoint.reply = Reply(200)
+    for update_id in (1, 2, 3, 4):
+        post(client, bot, body=update(update_id))
+    assert len(mail.outbox) == 2
+    recovered = mail.outbox[1]
+    assert "recovered" in recovered.subject
+    assert "Telegram held back 3 updates" in recovered.body
+    assert "It was failing for" in recovered.body
+
+
+def test_a_success_between_failures_restarts_the_count(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+    fail(client, bot, endpoint, 1, 2)
+    endpoint.reply = Reply(200)
+    post(client, bot, body=update(3))
+    fail(client, bot, endpoint, 4, 5)
+    assert mail.outbox == []
+
+
+def test_a_new_outage_after_recovery_alerts_again(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+    fail(client, bot, endpoint, 1, 2, 3)
+    endpoint.reply = Reply(200)
+    post(client, bot, body=update(4))
+    fail(client, bot, endpoint, 5, 6, 7)
+    assert [("failing" in m.subject) for m in mail.outbox] == [True, False, True]
+
+
+def test_the_user_is_told_once_per_update_however_often_telegram_retries(
+    client: Client, bot: Bot, endpoint: Endpoint, standin: StandIn, tg: Any, settings: Any
+) -> None:
+    settings.NOTICE_COOLDOWN_SECONDS = 0
+    standin.add_chat(tg.token, {"id": 42, "type": "private"})
+    fail(client, bot, endpoint, 7, 7, 7)
+    [call] = standin.calls(tg.token, "sendMessage")
+    assert call.params["text"].startswith("El bot")
+
+
+def test_a_chat_is_told_once_per_cooldown_across_updates(
+    client: Client, bot: Bot, endpoint: Endpoint, standin: StandIn, tg: Any
+) -> None:
+    standin.add_chat(tg.token, {"id": 42, "type": "private"})
+    fail(client, bot, endpoint, 7, 8, 9)
+    assert len(standin.calls(tg.token, "sendMessage")) == 1
+
+
+def test_no_one_is_told_while_the_endpoint_works(client: Client, bot: Bot, standin: StandIn, tg: Any) -> None:
+    post(client, bot, body=update(1))
+    assert standin.calls(tg.token) == []
+
+
+def test_an_owner_without_email_gets_nothing_and_nothing_breaks(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+    Membership.objects.filter(role=Membership.Role.OWNER).update(role=Membership.Role.MEMBER)
+    get_user_model().objects.update(email="")
+    fail(client, bot, endpoint, 1, 2, 3)
+    assert mail.outbox == []
+
+
+def test_a_manual_mode_bot_waiting_for_updates_is_marked_failing(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+    bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, status=Bot.Status.WAITING, token=None, upstream_url=endpoint.url)
+    fail(client, bot, endpoint, 1, 2, 3)
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.FAILING
+    assert len(mail.outbox) == 1

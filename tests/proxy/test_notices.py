@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from botpresto.models import Bot
+from botpresto.standin import StandIn
+from botpresto.telegram import RateLimited
+from proxy.notices import DEFAULT_NOTICES, NoticeTarget, notice_target, notice_text
+from proxy.services import notice_send
+from tests.factories import bot_make
+
+LANGUAGES = ["en", "ru", "es", "pt", "de", "fr", "it", "uk", "tr", "fa", "ar", "id", "hi"]
+
+
+def _message(chat_type: str = "private", addressed: bool = True, language: str = "de") -> dict[str, Any]:
+    return {
+        "update_id": 1,
+        "type": "message",
+        "chat": {"id": -100 if chat_type != "private" else 42, "type": chat_type},
+        "user": {"id": 42, "is_bot": False, "language_code": language},
+        "addressed": addressed,
+    }
+
+
+# --- which notice ------------------------------------------------------------------------
+def test_a_private_message_gets_a_message() -> None:
+    assert notice_target(_message()) == NoticeTarget("sendMessage", 42, "de")
+
+
+def test_a_group_message_addressed_to_the_bot_gets_a_message_in_the_group() -> None:
+    assert notice_target(_message("supergroup", addressed=True)) == NoticeTarget("sendMessage", -100, "de")
+
+
+def test_a_group_message_not_addressed_to_the_bot_gets_nothing() -> None:
+    assert notice_target(_message("group", addressed=False)) is None
+
+
+def test_a_button_press_gets_a_callback_answer() -> None:
+    meta = {"type": "callback_query", "callback_query_id": "77", "user": {"id": 42}, "chat": {"id": 42}}
+    assert notice_target(meta) == NoticeTarget("answerCallbackQuery", 42, "", "77")
+
+
+def test_an_inline_query_gets_an_empty_answer() -> None:
+    meta = {"type": "inline_query", "inline_query_id": "99", "user": {"id": 42, "language_code": "es"}}
+    assert notice_target(meta) == NoticeTarget("answerInlineQuery", 42, "es", "99")
+
+
+@pytest.mark.parametrize("kind", ["channel_post", "my_chat_member", "message_reaction", "poll", "edited_message"])
+def test_other_updates_get_nothing(kind: str) -> None:
+    assert notice_target({**_message(), "type": kind}) is None
+
+
+# --- in which language -------------------------------------------------------------------
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_there_is_a_default_notice_in_each_language(language: str) -> None:
+    assert notice_text(language=language, owner_texts={}, default_language="en") == DEFAULT_NOTICES[language]
+
+
+def test_the_defaults_are_distinct_translations() -> None:
+    assert len(set(DEFAULT_NOTICES.values())) == len(DEFAULT_NOTICES) >= 13
+
+
+def test_a_regional_tag_uses_its_language() -> None:
+    assert notice_text(language="pt-BR", owner_texts={}, default_language="en") == DEFAULT_NOTICES["pt"]
+
+
+def test_the_owners_text_wins_for_its_language() -> None:
+    texts = {"de": "Kurz weg!"}
+    assert notice_text(language="de-AT", owner_texts=texts, default_language="en") == "Kurz weg!"
+
+
+def test_an_unknown_language_falls_back_to_the_owners_default() -> None:
+    texts = {"es": "Volvemos pronto"}
+    assert notice_text(language="ja", owner_texts=texts, default_language="es") == "Volvemos pronto"
+
+
+def test_no_language_at_all_falls_back_to_the_owners_default_in_our_words() -> None:
+    assert notice_text(language="", owner_texts={}, default_language="fr") == DEFAULT_NOTICES["fr"]
+
+
+# --- sending (against the stand-in) --------------------------------------------------------
+@pytest.fixture
+def tg(standin: StandIn) -> Any:
+    state = standin.add_bot(username="shop_bot")
+    standin.add_chat(state.token, {"id": 42, "type": "private"})
+    return state
+
+
+@pytest.fixture
+def bot(owner, tg: Any) -> Bot:  # type: ignore[no-untyped-def]
+    return bot_make(owner.tenant, token=tg.token, telegram_id=tg.id, username="shop_bot")
+
+
+def _sent(standin: StandIn, tg: Any, method: str = "sendMessage") -> list[Any]:
+    return [call for call in standin.calls(tg.token, method) if call.error_code is None]
+
+
+@pytest.mark.django_db
+def test_it_tells_the_user_in_their_language(standin: StandIn, tg: Any, bot: Bot) -> None:
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "uk")) == "sent"
+    [call] = _sent(standin, tg)
+    assert (int(call.params["chat_id"]), call.params["text"]) == (42, DEFAULT_NOTICES["uk"])
+
+
+@pytest.mark.django_db
+def test_it_uses_the_owners_text(standin: StandIn, tg: Any, bot: Bot) -> None:
+    bot.notice_texts = {"en": "Back in 5 minutes, promise."}
+    bot.save()
+    notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en-GB"))
+    assert _sent(standin, tg)[0].params["text"] == "Back in 5 minutes, promise."
+
+
+@pytest.mark.django_db
+def test_it_answers_a_button_press_with_the_notice(standin: StandIn, tg: Any, bot: Bot) -> None:
+    notice_send(bot_id=bot.id, target=NoticeTarget("answerCallbackQuery", 42, "it", "cb-1"))
+    [call] = _sent(standin, tg, "answerCallbackQuery")
+    assert (call.params["callback_query_id"], call.params["text"]) == ("cb-1", DEFAULT_NOTICES["it"])
+
+
+@pytest.mark.django_db
+def test_it_answers_an_inline_query_with_no_results_and_the_notice(standin: StandIn, tg: Any, bot: Bot) -> None:
+    notice_send(bot_id=bot.id, target=NoticeTarget("answerInlineQuery", 42, "tr", "iq-1"))
+    [call] = _sent(standin, tg, "answerInlineQuery")
+    assert (call.params["inline_query_id"], call.params["results"]) == ("iq-1", [])
+    assert call.params["button"]["text"] == DEFAULT_NOTICES["tr"]
+
+
+@pytest.mark.django_db
+def test_a_chat_is_told_once_per_cooldown(standin: StandIn, tg: Any, bot: Bot) -> None:
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "sent"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "cooldown"
+    assert len(_sent(standin, tg)) == 1
+
+
+@pytest.mark.django_db
+def test_owners_can_turn_notices_off(standin: StandIn, tg: Any, bot: Bot) -> None:
+    bot.notices_enabled = False
+    bot.save()
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "off"
+    assert standin.calls(tg.token, "sendMessage") == []
+
+
+@pytest.mark.django_db
+def test_a_manual_mode_bot_sends_no_notice(owner, standin: StandIn) -> None:  # type: ignore[no-untyped-def]
+    bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, telegram_id=None)
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "off"
+
+
+@pytest.mark.django_db
+def test_a_user_who_blocked_the_bot_is_not_asked_again(standin: StandIn, tg: Any, bot: Bot, settings: Any) -> None:
+    settings.NOTICE_COOLDOWN_SECONDS = 0
+    standin.block_chat(tg.token, 42)
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "refused"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "blocked"
+    assert len(standin.calls(tg.token, "sendMessage")) == 1
+
+
+@pytest.mark.django_db
+def test_a_revoked_token_marks_the_bot(standin: StandIn, tg: Any, bot: Bot) -> None:
+    standin.revoke(tg.token)
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "token_revoked"
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.TOKEN_REVOKED
+
+
+@pytest.mark.django_db
+def test_a_rate_limit_is_raised_for_a_later_retry(standin: StandIn, tg: Any, bot: Bot) -> None:
+    standin.rate_limit(tg.token, "sendMessage", retry_after=3)
+    with pytest.raises(RateLimited) as caught:
+        notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"))
+    assert caught.value.retry_after == 3
+
+
+@pytest.mark.django_db
+def test_the_task_asks_to_be_retried_after_the_rate_limit(standin: StandIn, tg: Any, bot: Bot) -> None:
+    from celery.exceptions import Retry
+
+    from proxy.tasks import proxy_notice_task
+
+    standin.rate_limit(tg.token, "sendMessage", retry_after=9)
+    with pytest.raises(Retry) as caught:
+        proxy_notice_task.apply(args=(bot.id, NoticeTarget("sendMessage", 42, "en").as_json()))
+    assert caught.value.when == 9
+
+
+@pytest.mark.django_db
+def test_a_retried_notice_is_sent_although_it_took_the_cooldown_itself(standin: StandIn, tg: Any, bot: Bot) -> None:
+    from celery.exceptions import Retry
+
+    from proxy.tasks import proxy_notice_task
+
+    target = NoticeTarget("sendMessage", 42, "en").as_json()
+    standin.rate_limit(tg.token, "sendMessage", retry_after=1)
+    with pytest.raises(Retry):
+        proxy_notice_task.apply(args=(bot.id, target))
+    assert proxy_notice_task.apply(args=(bot.id, target), retries=1).result == "sent"
+    assert len(_sent(standin, tg)) == 1
