@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.t
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo bench clean venv
+.PHONY: run test lint format migrate demo bench bench-drain clean venv
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,7 @@ run: migrate
 # The whole flow offline: Telegram stand-in + sample bot endpoint + the service wired to them.
 demo: export TELEGRAM_API_URL = http://127.0.0.1:8081
 demo: export ALLOW_PRIVATE_UPSTREAMS = true
+demo: export MIXPANEL_API_URL = http://127.0.0.1:8090
 demo: export PUBLIC_URL = http://$(HOST):$(PORT)
 demo: migrate
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
@@ -42,6 +43,12 @@ demo: migrate
 	  echo "  2. Talk to it:  $(BIN)/python scripts/demo_send.py hello"; \
 	  echo "     (before connecting, the update goes straight to the sample endpoint; after, through the proxy)"; echo ""; }
 	DEBUG=$${DEBUG:-true} HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.demo start
+
+# The analytics drain: one process from a filled buffer into a local Mixpanel collector,
+# end users and statistics (README, "Performance — analytics drain"). Set DATABASE_URL
+# and REDIS_URL to measure the production setup; BENCH_DRAIN_ARGS e.g. "--records 200000 --rate 3000".
+bench-drain: $(STAMP)
+	DEBUG=$${DEBUG:-true} LOG_LEVEL=WARNING $(BIN)/python scripts/bench_drain.py --json bench-results/drain.json $(BENCH_DRAIN_ARGS)
 
 test: $(STAMP)
 	DEBUG=$${DEBUG:-true} TESTING=true $(BIN)/ruff check .

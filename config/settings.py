@@ -124,6 +124,9 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "botpresto_cache",
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "bp"),
+            # Locks and the analytics seen-set live here too: the default cull at 300
+            # entries would drop them at random. Expired entries are still removed.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
 
@@ -155,6 +158,35 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Each minute checks the slice of bots whose turn it is (see WEBHOOK_HEALTH_MINUTES).
     "webhook-health": {"task": "botpresto.tasks.webhook_health_beat_task", "schedule": crontab()},
 }
+
+# --- Analytics --------------------------------------------------------------
+ANALYTICS_BATCH_SIZE = env_int("ANALYTICS_BATCH_SIZE", 5000, minimum=1, maximum=20000)
+ANALYTICS_DRAIN_SECONDS = env_float("ANALYTICS_DRAIN_SECONDS", 10, minimum=1, maximum=300)
+ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 400, minimum=1)
+ANALYTICS_MIXPANEL_BUFFER_MAX = env_int("ANALYTICS_MIXPANEL_BUFFER_MAX", 100_000, minimum=0)
+ANALYTICS_MIXPANEL_TIMEOUT = env_float("ANALYTICS_MIXPANEL_TIMEOUT", 10, minimum=0.1, maximum=60)
+ANALYTICS_MIXPANEL_CONCURRENCY = env_int("ANALYTICS_MIXPANEL_CONCURRENCY", 8, minimum=1, maximum=64)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Frequent and short-lived: a tick that finds a drain running returns at once,
+        # and a tick nobody picked up in time is dropped instead of piling up.
+        "analytics-drain": {
+            "task": "analytics.tasks.analytics_drain_task",
+            "schedule": 2.0,
+            "options": {"expires": 10},
+        },
+        "analytics-mixpanel-send": {
+            "task": "analytics.tasks.analytics_mixpanel_send_task",
+            "schedule": 2.0,
+            "options": {"expires": 10},
+        },
+        "analytics-stats-prune": {
+            "task": "analytics.tasks.analytics_stats_prune_task",
+            "schedule": 3600.0,
+            "options": {"expires": 1800},
+        },
+    }
+)
 
 # --- Integrations -----------------------------------------------------------
 TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org")

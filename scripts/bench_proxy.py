@@ -2,7 +2,10 @@
 
 Starts a fast local endpoint, the service under gunicorn as the Procfile does
 (gunicorn.conf.py), a minimal forwarder under the same gunicorn settings, and
-wrk as the load generator in its own process, then prints a table.
+wrk as the load generator in its own process, then prints a table. Last, the
+analytics drain under that full load: one Celery worker process (with beat)
+drains the records the proxy writes into end users, statistics and a local
+Mixpanel collector while wrk runs, and the buffer's length is sampled.
 
 Needs wrk (apt-get install wrk) and, for the analytics write, a Redis
 (BENCH_REDIS_URL, default redis://127.0.0.1:6379/15; its keys are deleted after).
@@ -32,7 +35,7 @@ PYTHON = sys.executable
 UPDATE = (
     '{"update_id":%d,"message":{"message_id":%d,"from":{"id":123456789,"is_bot":false,"first_name":"Ana",'
     '"last_name":"Silva","username":"ana_s","language_code":"pt-br"},"chat":{"id":123456789,"first_name":"Ana",'
-    '"last_name":"Silva","username":"ana_s","type":"private"},"date":1767225600,"text":"/start hello there"}}'
+    '"last_name":"Silva","username":"ana_s","type":"private"},"date":%d,"text":"/start hello there"}}'
 )
 
 
@@ -82,7 +85,7 @@ local n, i, id = #targets, 0, 0
 request = function()
   i = i % n + 1
   id = id + 1
-  local body = string.format("{update}", id, id)
+  local body = string.format("{update}", id, id, os.time())
   return wrk.format("POST", targets[i][1],
     {{["Content-Type"] = "application/json", ["X-Telegram-Bot-Api-Secret-Token"] = targets[i][2]}}, body)
 end
@@ -131,7 +134,7 @@ def hang_client(url: str, secret: str, connections: int, duration: float) -> Non
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
             try:
                 update_id += 1
-                body = (UPDATE % (update_id, update_id)).encode()
+                body = (UPDATE % (update_id, update_id, time.time())).encode()
                 headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
                 conn.request("POST", parts.path, body, headers)
                 response = conn.getresponse()
@@ -161,18 +164,75 @@ from botpresto.models import Bot
 from botpresto.services import proxy_secret_generate
 Bot.objects.all().delete()
 tenant = Tenant.objects.create(name="bench")
-def make(path):
+def make(path, mixpanel_token=None):
     bot = Bot.objects.create(tenant=tenant, mode=Bot.Mode.MANUAL, status=Bot.Status.ACTIVE,
         proxy_secret=proxy_secret_generate(), endpoint_secret="endpoint_secret",
-        upstream_url="http://127.0.0.1:{endpoint_port}" + path, notices_enabled=False)
+        upstream_url="http://127.0.0.1:{endpoint_port}" + path, notices_enabled=False,
+        mixpanel_token=mixpanel_token)
     return [str(bot.uuid), str(bot.proxy_secret)]
-print(json.dumps({{"fast": make("/fast"), "slow": [make(f"/slow/{{n}}") for n in range({slow_bots})],
-    "hang": make("/hang")}}))
+print(json.dumps({{"fast": make("/fast", "bench-mixpanel-token"),
+    "slow": [make(f"/slow/{{n}}") for n in range({slow_bots})], "hang": make("/hang")}}))
 """
     result = subprocess.run([PYTHON, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode:
         raise SystemExit(f"database setup failed:\n{result.stderr[-3000:]}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def drain_under_load(
+    stack: ExitStack, env: dict[str, str], var: Path, proxy_url: str, script: Path, duration: float
+) -> dict[str, Any]:
+    """The proxy at full load with one Celery worker process draining its records; the backlog sampled."""
+    import redis
+    import requests
+
+    sys.path.insert(0, str(ROOT))
+    from analytics.buffer import KEY
+
+    collector_port = free_port()
+    start(
+        stack,
+        [PYTHON, "-m", "analytics.collector", "--port", str(collector_port), "--count-only"],
+        env,
+        var / "collector.log",
+    )
+    wait_port(collector_port)
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    client.delete(KEY)
+    worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "1", "--without-mingle"]
+    worker += ["--without-gossip", "--loglevel=WARNING", "-s", str(var / "celerybeat-schedule")]
+    start(stack, worker, {**env, "MIXPANEL_API_URL": f"http://127.0.0.1:{collector_port}"}, var / "worker.log")
+    time.sleep(5)  # the worker and beat up, a first drain run done
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+    began = time.monotonic()
+
+    def sample() -> None:
+        while not stop.is_set():
+            samples.append((round(time.monotonic() - began, 1), int(client.llen(KEY))))
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    load = wrk(proxy_url, script, 64, duration)
+    loaded = time.monotonic() - began
+    deadline = time.monotonic() + 60
+    while client.llen(KEY) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    emptied = time.monotonic() - began
+    time.sleep(3)  # the sender's next run
+    stop.set()
+    sampler.join()
+    during = [n for t, n in samples if t <= loaded]
+    return {
+        "rps": load["rps"],
+        "requests": load["requests"],
+        "backlog_max": max(during, default=0),
+        "backlog_end_of_load": during[-1] if during else 0,
+        "empty_after_load_seconds": round(max(emptied - loaded, 0), 1) if not client.llen(KEY) else None,
+        "mixpanel": requests.get(f"http://127.0.0.1:{collector_port}/summary", timeout=5).json(),
+        "samples": samples[:: max(1, len(samples) // 12)],
+    }
 
 
 def bench_key(path: Path) -> str:
@@ -198,7 +258,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--slow-bots", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="fast-path runs per server; the median is kept")
-    parser.add_argument("--only", default="", help="comma-separated: fast,slow,isolation")
+    parser.add_argument("--only", default="", help="comma-separated: fast,slow,isolation,drain")
     parser.add_argument("--hang-client", nargs=4, metavar=("URL", "SECRET", "CONNECTIONS", "SECONDS"))
     args = parser.parse_args()
     if args.hang_client:
@@ -207,7 +267,7 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    only = set(filter(None, args.only.split(","))) or {"fast", "slow", "isolation"}
+    only = set(filter(None, args.only.split(","))) or {"fast", "slow", "isolation", "drain"}
 
     var = ROOT / "var" / "bench"
     var.mkdir(parents=True, exist_ok=True)
@@ -304,6 +364,8 @@ def main() -> None:
             start(stack, [PYTHON, __file__, "--hang-client", *hang_args], env, var / "hang.log")
             time.sleep(2)
             results["isolation"] = wrk(proxy_url, slow, 200, duration)
+        if "drain" in only:
+            results["drain"] = drain_under_load(stack, env, var, proxy_url, fast, duration)
         redis_clear(redis_url)
         redis_clear(broker_url)
 
@@ -355,6 +417,14 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         if "isolation" in results:
             cost = 1 - results["isolation"]["rps"] / results["slow"]["rps"]
             print(f"\nthe hanging bot costs the others {cost:.1%} of their throughput")
+    if "drain" in results:
+        r = results["drain"]
+        print(
+            f"\nanalytics drain, one worker process, while the proxy serves {r['rps']:.0f} req/s (64 conns): "
+            f"backlog at most {r['backlog_max']} records, {r['backlog_end_of_load']} when the load stopped, "
+            f"empty {r['empty_after_load_seconds']} s later; Mixpanel got {r['mixpanel']['events']} events "
+            f"for {r['requests']} updates"
+        )
     print("\nraw:", json.dumps(results))
 
 

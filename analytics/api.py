@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import request_tenant
+from analytics import selectors
+from analytics.models import EndUser
+from botpresto.selectors import bot_get_for_tenant
+
+CSV_COLUMNS = (
+    "telegram_id",
+    "username",
+    "first_name",
+    "last_name",
+    "language_code",
+    "is_premium",
+    "is_bot",
+    "blocked",
+    "first_seen",
+    "last_seen",
+)
+
+
+class StatsInputSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=list(selectors.PERIODS), default="24h")
+
+
+class NamedCountSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class StatsPointSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    updates = serializers.IntegerField()
+    users = serializers.IntegerField()
+    new_users = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    failures = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    updates_by_type = serializers.DictField(child=serializers.IntegerField())
+    failures_by_kind = serializers.DictField(child=serializers.IntegerField())
+    latency_p50_ms = serializers.FloatField(allow_null=True)
+    latency_p95_ms = serializers.FloatField(allow_null=True)
+
+
+class StatsTotalsSerializer(serializers.Serializer):
+    updates = serializers.IntegerField()
+    users = serializers.IntegerField(help_text="Distinct users active in the period.")
+    new_users = serializers.IntegerField()
+    blocked_users = serializers.IntegerField(help_text="Users who have the bot blocked now.")
+    attempts = serializers.IntegerField(help_text="Deliveries tried, retries included.")
+    failures = serializers.IntegerField()
+    failures_by_kind = serializers.DictField(child=serializers.IntegerField())
+    skipped = serializers.IntegerField(help_text="Malformed or unknown updates, forwarded but not read.")
+    mixpanel_dropped = serializers.IntegerField()
+    updates_by_type = serializers.DictField(child=serializers.IntegerField())
+    latency_p50_ms = serializers.FloatField(allow_null=True)
+    latency_p95_ms = serializers.FloatField(allow_null=True)
+    top_commands = NamedCountSerializer(many=True)
+    languages = NamedCountSerializer(many=True)
+    chat_types = serializers.DictField(child=serializers.IntegerField())
+
+
+class StatsOutputSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    step = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    totals = StatsTotalsSerializer()
+    series = StatsPointSerializer(many=True)
+
+
+class BotStatsApi(APIView):
+    @extend_schema(parameters=[StatsInputSerializer], responses=StatsOutputSerializer)
+    def get(self, request: Request, bot_id: UUID) -> Response:
+        bot = bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
+        data = StatsInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        stats = selectors.bot_stats(bot=bot, period=data.validated_data["period"])
+        return Response(StatsOutputSerializer(stats).data)
+
+
+class UsersFilterSerializer(serializers.Serializer):
+    language = serializers.RegexField(r"^[A-Za-z0-9-]{1,35}$", required=False)
+    active_within = serializers.ChoiceField(choices=list(selectors.ACTIVITY), required=False)
+    blocked = serializers.BooleanField(required=False, allow_null=True, default=None)
+    search = serializers.CharField(required=False, max_length=64, allow_blank=True)
+
+
+class EndUserOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EndUser
+        fields = CSV_COLUMNS
+
+
+class CSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        raise NotImplementedError("The users list streams its CSV itself.")
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: Any) -> Any:
+    # Names are typed by strangers: keep a spreadsheet from running one as a formula.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _csv_rows(users: QuerySet[EndUser]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    for row in users.values_list(*CSV_COLUMNS).iterator(chunk_size=2000):
+        yield writer.writerow([_cell(value) for value in row])
+
+
+class BotUsersApi(generics.ListAPIView):
+    """A bot's end users, most recently active first; ?format=csv exports them all."""
+
+    serializer_class = EndUserOutputSerializer
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+
+    def get_queryset(self) -> QuerySet[EndUser]:
+        bot = bot_get_for_tenant(tenant=request_tenant(self.request), bot_uuid=self.kwargs["bot_id"])
+        data = UsersFilterSerializer(data=self.request.query_params)
+        data.is_valid(raise_exception=True)
+        return selectors.end_users_for_bot(bot=bot, **data.validated_data)
+
+    @extend_schema(
+        parameters=[
+            UsersFilterSerializer,
+            OpenApiParameter("format", str, enum=["json", "csv"], description="csv: every matching user, unpaged"),
+        ],
+        responses={
+            (200, "application/json"): EndUserOutputSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        if request.accepted_renderer.format != "csv":
+            return super().list(request, *args, **kwargs)
+        response = StreamingHttpResponse(_csv_rows(self.get_queryset()), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="bot-{kwargs["bot_id"]}-users.csv"'
+        return response
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Only the list itself is CSV: errors and OPTIONS answer JSON even when CSV was asked for.
+        if isinstance(response, Response) and isinstance(getattr(request, "accepted_renderer", None), CSVRenderer):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)

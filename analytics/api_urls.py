@@ -1,0 +1,8 @@
+from django.urls import path
+
+from analytics import api
+
+urlpatterns = [
+    path("bots/<uuid:bot_id>/stats/", api.BotStatsApi.as_view(), name="api_bot_stats"),
+    path("bots/<uuid:bot_id>/users/", api.BotUsersApi.as_view(), name="api_bot_users"),
+]

@@ -1,0 +1,125 @@
+"""Reads for the API and the dashboard: index range scans on (bot, hour), (bot, day) and (bot, last_seen).
+
+A day or a week reads its hourly rows (24 or 168), a month its daily rows
+(30), through the unique indexes, however many bots and months the tables
+hold (README, "Performance — analytics drain").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from analytics.models import BotDailyStats, BotHourlyStats, EndUser, StatsCounters
+from analytics.stats import COUNTERS, MAPS, HourCounters, merged, percentile, top
+from botpresto.models import Bot
+
+# period: (length, series step)
+PERIODS: dict[str, tuple[timedelta, timedelta]] = {
+    "24h": (timedelta(hours=24), timedelta(hours=1)),
+    "7d": (timedelta(days=7), timedelta(hours=1)),
+    "30d": (timedelta(days=30), timedelta(days=1)),
+}
+ACTIVITY = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
+
+
+def _floor(moment: datetime, step: timedelta) -> datetime:
+    moment = moment.astimezone(UTC)
+    moment = moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if step >= timedelta(days=1) else moment
+
+
+def _point(start: datetime, counters: HourCounters) -> dict[str, Any]:
+    return {
+        "start": start,
+        "updates": counters.updates,
+        "users": counters.users,
+        "new_users": counters.new_users,
+        "attempts": counters.attempts,
+        "failures": counters.failures,
+        "skipped": counters.skipped,
+        "updates_by_type": counters.by_type,
+        "failures_by_kind": counters.failures_by_kind,
+        "latency_p50_ms": percentile(counters.latency, 0.50),
+        "latency_p95_ms": percentile(counters.latency, 0.95),
+    }
+
+
+def bot_stats(*, bot: Bot, period: str, now: datetime | None = None) -> dict[str, Any]:
+    """Series and totals of one bot over the last 24 hours, 7 days or 30 days (up to now)."""
+    length, step = PERIODS[period]
+    now = now or timezone.now()
+    last = _floor(now, step)
+    first = last - length + step
+    daily = step >= timedelta(days=1)
+    model: type[StatsCounters] = BotDailyStats if daily else BotHourlyStats
+    start = "day" if daily else "hour"
+    rows = {
+        row[start]: row
+        for row in model._default_manager.filter(bot=bot, **{f"{start}__gte": first})
+        .order_by(start)
+        .values(start, *COUNTERS, *MAPS, "latency")
+    }
+    series, points = [], []
+    moment = first
+    while moment <= last:
+        point = merged([rows[moment]] if moment in rows else [])
+        series.append(_point(moment, point))
+        points.append(point)
+        moment += step
+    total = merged(points)
+    users = EndUser.objects.filter(bot=bot)
+    return {
+        "period": period,
+        "step": "day" if daily else "hour",
+        "start": first,
+        "end": now,
+        "totals": {
+            "updates": total.updates,
+            "users": users.filter(last_seen__gte=first).count(),
+            "new_users": total.new_users,
+            "blocked_users": users.filter(blocked=True).count(),
+            "attempts": total.attempts,
+            "failures": total.failures,
+            "failures_by_kind": total.failures_by_kind,
+            "skipped": total.skipped,
+            "mixpanel_dropped": total.mixpanel_dropped,
+            "updates_by_type": total.by_type,
+            "latency_p50_ms": percentile(total.latency, 0.50),
+            "latency_p95_ms": percentile(total.latency, 0.95),
+            "top_commands": top(total.commands),
+            "languages": top(total.languages),
+            "chat_types": total.chat_types,
+        },
+        "series": series,
+    }
+
+
+def end_users_for_bot(
+    *,
+    bot: Bot,
+    language: str = "",
+    active_within: str = "",
+    blocked: bool | None = None,
+    search: str = "",
+    now: datetime | None = None,
+) -> QuerySet[EndUser]:
+    """A bot's end users, most recently active first."""
+    users = EndUser.objects.filter(bot=bot)
+    if language:
+        language = language.lower()  # stored lowercase; "pt" matches pt, pt-br, ...
+        users = users.filter(Q(language_code=language) | Q(language_code__startswith=f"{language}-"))
+    if active_within:
+        users = users.filter(last_seen__gte=(now or timezone.now()) - ACTIVITY[active_within])
+    if blocked is not None:
+        users = users.filter(blocked=blocked)
+    if search:
+        term = search.lstrip("@")
+        match = Q(username__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
+        if term.isdigit():
+            match |= Q(telegram_id=int(term))
+        users = users.filter(match)
+    return users.order_by("-last_seen", "-id")
