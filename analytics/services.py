@@ -15,13 +15,13 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from analytics import buffer, mixpanel_sink
@@ -110,6 +110,19 @@ def _plan_without_deleted_bots(plan: Plan) -> Plan:
     return plan.only_bots(live)
 
 
+def _last_update_mark(attempts: list[Attempt], bots: dict[str, Bot]) -> None:
+    """Keep each bot's time of last update (a manual bot with none is "waiting", then "silent")."""
+    latest: dict[str, float] = {}
+    for attempt in attempts:
+        latest[attempt.bot] = max(latest.get(attempt.bot, 0.0), attempt.received_at)
+    for key, received_at in latest.items():
+        moment = datetime.fromtimestamp(received_at, tz=UTC)
+        # Only forward: records of one batch may be older than what another batch wrote.
+        Bot.objects.filter(Q(last_update_at__isnull=True) | Q(last_update_at__lt=moment), id=bots[key].id).update(
+            last_update_at=moment
+        )
+
+
 def records_process(*, records: list[Any]) -> int:
     """Store what a batch of records says, Mixpanel's part in its outbox; returns the attempts used."""
     attempts: list[Attempt] = []
@@ -131,6 +144,7 @@ def records_process(*, records: list[Any]) -> int:
         plan = _plan_without_deleted_bots(plan)  # a bot was deleted while we worked
         _write(plan)
     retries_remember(remember, forget)
+    _last_update_mark(attempts, bots)
     counter_add(name=PipelineCounter.RECORDS_INVALID, n=invalid)
     counter_add(name=PipelineCounter.RECORDS_UNKNOWN_BOT, n=unknown)
     return len(attempts)

@@ -50,6 +50,16 @@ def test_it_keeps_each_users_public_profile(bot: Bot, push: Push) -> None:
     assert EndUser.objects.get(bot=bot, telegram_id=502).language_code == "pt-br"
 
 
+def test_it_keeps_the_bots_time_of_last_update(bot: Bot, push: Push) -> None:
+    push(bot, message(1, ANN), received_at=NOW - 5)
+    push(bot, message(2, BO), received_at=NOW - 50)
+    drain()
+    assert Bot.objects.get(id=bot.id).last_update_at.timestamp() == pytest.approx(NOW - 5)  # type: ignore[union-attr]
+    push(bot, message(3, ANN), received_at=NOW - 500)  # a late record does not move it back
+    drain()
+    assert Bot.objects.get(id=bot.id).last_update_at.timestamp() == pytest.approx(NOW - 5)  # type: ignore[union-attr]
+
+
 def test_it_keeps_first_and_last_seen(bot: Bot, push: Push) -> None:
     push(bot, message(1, ANN), received_at=NOW - 50)
     drain()
