@@ -7,7 +7,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from accounts.models import Tenant
@@ -26,12 +27,12 @@ def current_tenant(request: HttpRequest) -> Tenant | None:
     return cached
 
 
-def tenant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def tenant_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Sign-in required; ``request.tenant`` is set to the tenant in use."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         tenant = current_tenant(request)
         if tenant is None:
             return redirect("tenant_create")

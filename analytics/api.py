@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -17,21 +14,9 @@ from rest_framework.views import APIView
 
 from accounts.authentication import request_tenant
 from analytics import selectors
+from analytics.export import CSV_COLUMNS, end_users_csv_response
 from analytics.models import EndUser
 from botpresto.selectors import bot_get_for_tenant
-
-CSV_COLUMNS = (
-    "telegram_id",
-    "username",
-    "first_name",
-    "last_name",
-    "language_code",
-    "is_premium",
-    "is_bot",
-    "blocked",
-    "first_seen",
-    "last_seen",
-)
 
 
 class StatsInputSerializer(serializers.Serializer):
@@ -116,25 +101,6 @@ class CSVRenderer(BaseRenderer):
         raise NotImplementedError("The users list streams its CSV itself.")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> Any:
-    # Names are typed by strangers: keep a spreadsheet from running one as a formula.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def _csv_rows(users: QuerySet[EndUser]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for row in users.values_list(*CSV_COLUMNS).iterator(chunk_size=2000):
-        yield writer.writerow([_cell(value) for value in row])
-
-
 class BotUsersApi(generics.ListAPIView):
     """A bot's end users, most recently active first; ?format=csv exports them all."""
 
@@ -163,9 +129,7 @@ class BotUsersApi(generics.ListAPIView):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         if request.accepted_renderer.format != "csv":
             return super().list(request, *args, **kwargs)
-        response = StreamingHttpResponse(_csv_rows(self.get_queryset()), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="bot-{kwargs["bot_id"]}-users.csv"'
-        return response
+        return end_users_csv_response(users=self.get_queryset(), bot_uuid=kwargs["bot_id"])
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         # Only the list itself is CSV: errors and OPTIONS answer JSON even when CSV was asked for.

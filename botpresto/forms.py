@@ -191,3 +191,13 @@ class NoticesForm(forms.Form):
             custom = str(self[f"text_{code}"].value() or "").strip()
             rows.append(NoticePreview(code, language_name(code), custom or DEFAULT_NOTICES.get(code, ""), not custom))
         return rows
+
+
+class EndUserFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=100, help_text="Name, @username or Telegram id.")
+    language = forms.CharField(label="Language", required=False, max_length=16, help_text="e.g. de or pt-br.")
+    active_within = forms.ChoiceField(
+        label="Active in the last",
+        required=False,
+        choices=[("", "any time"), ("24h", "24 hours"), ("7d", "7 days"), ("30d", "30 days"), ("90d", "90 days")],
+    )

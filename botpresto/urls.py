@@ -16,5 +16,6 @@ urlpatterns = [
     path("bots/<uuid:bot_id>/settings/notices/", views.bot_notices, name="bot_notices"),
     path("bots/<uuid:bot_id>/disconnect/", views.bot_disconnect, name="bot_disconnect"),
     path("bots/<uuid:bot_id>/reconnect/", views.bot_reconnect, name="bot_reconnect"),
+    path("bots/<uuid:bot_id>/users/", views.bot_users, name="bot_users"),
     path("bots/<uuid:bot_id>/delete/", views.bot_delete, name="bot_delete"),
 ]

@@ -4,15 +4,28 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.tenancy import tenant_required
+from analytics.dashboard import bot_charts
+from analytics.export import end_users_csv_response
+from analytics.selectors import bots_activity_24h, end_users_for_bot
 from botpresto import selectors, services
 from botpresto.errors import ApplicationError
-from botpresto.forms import ConnectForm, EndpointForm, ManualForm, MixpanelForm, NoticesForm, TokenRotateForm
+from botpresto.forms import (
+    ConnectForm,
+    EndpointForm,
+    EndUserFilterForm,
+    ManualForm,
+    MixpanelForm,
+    NoticesForm,
+    TokenRotateForm,
+)
 from botpresto.forms import form_add_error as add_error
 from botpresto.models import Bot
 
@@ -29,7 +42,10 @@ def _bot(request: HttpRequest, bot_id: UUID) -> Bot:
 
 @tenant_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    bots = selectors.bots_for_tenant(tenant=request.tenant)  # type: ignore[attr-defined]
+    bots = list(selectors.bots_for_tenant(tenant=request.tenant))  # type: ignore[attr-defined]
+    activity = bots_activity_24h(bots=bots)
+    for bot in bots:
+        bot.activity = activity.get(bot.id)  # type: ignore[attr-defined]
     return render(request, "botpresto/dashboard.html", {"bots": bots})
 
 
@@ -73,7 +89,8 @@ def bot_setup(request: HttpRequest, bot_id: UUID) -> HttpResponse:
 def bot_detail(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     report = selectors.bot_webhook_report(bot=bot)
-    return render(request, "botpresto/bot_detail.html", {"bot": bot, "report": report})
+    charts = bot_charts(bot=bot, period=request.GET.get("period", "24h"))
+    return render(request, "botpresto/bot_detail.html", {"bot": bot, "report": report, "charts": charts})
 
 
 def _settings_page(request: HttpRequest, bot: Bot, **forms: Any) -> HttpResponse:
@@ -208,3 +225,24 @@ def bot_delete(request: HttpRequest, bot_id: UUID) -> HttpResponse:
             return redirect("dashboard")
     report = selectors.bot_webhook_report(bot=bot)
     return render(request, "botpresto/bot_delete.html", {"bot": bot, "report": report, "error": error})
+
+
+@tenant_required
+def bot_users(request: HttpRequest, bot_id: UUID) -> HttpResponseBase:
+    bot = _bot(request, bot_id)
+    form = EndUserFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    users = end_users_for_bot(
+        bot=bot,
+        search=filters.get("q", ""),
+        language=filters.get("language", ""),
+        active_within=filters.get("active_within", ""),
+    )
+    if request.GET.get("format") == "csv":
+        return end_users_csv_response(users=users, bot_uuid=bot.uuid)
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "botpresto/bot_users.html", {"bot": bot, "form": form, "page": page, "query": query.urlencode()}
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
+from analytics.models import BotHourlyStats, EndUser
 from botpresto.models import Bot
 from botpresto.standin import StandIn
 from botpresto.telegram import telegram
@@ -42,11 +45,48 @@ def test_it_tells_a_manual_owner_to_run_the_command(owner: Party, owner_client: 
     assert "Run the setWebhook command" in owner_client.get("/bots/").content.decode()
 
 
-def test_it_shows_no_numbers_for_the_last_24_hours_yet(owner: Party, owner_client: Client) -> None:
-    bot_make(owner.tenant)
+def test_it_shows_updates_and_failure_rate_of_the_last_24_hours(owner: Party, owner_client: Client) -> None:
+    bot = bot_make(owner.tenant)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    BotHourlyStats.objects.create(bot=bot, hour=hour, updates=40, attempts=50, failures=10)
+    BotHourlyStats.objects.create(bot=bot, hour=hour - timedelta(days=2), updates=999, attempts=999)
     html = owner_client.get("/bots/").content.decode()
-    assert "Updates · failure rate (24 h)" in html
-    assert "not measured yet" in html
+    assert '40 <span class="muted">· 20% failed' in html
+
+
+def test_the_bot_page_charts_its_activity(owner: Party, owner_client: Client) -> None:
+    bot = bot_make(owner.tenant)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    BotHourlyStats.objects.create(
+        bot=bot, hour=hour, updates=7, attempts=7, by_type={"message": 5, "callback_query": 2}, commands={"start": 3}
+    )
+    html = owner_client.get(f"/bots/{bot.uuid}/?period=7d").content.decode()
+    assert html.count("<svg") == 4
+    assert "Updates per hour by type" in html
+    assert "/start" in html
+
+
+def test_the_end_users_page_lists_and_exports_them(owner: Party, owner_client: Client) -> None:
+    bot = bot_make(owner.tenant)
+    now = timezone.now()
+    EndUser.objects.create(
+        bot=bot, telegram_id=11, first_name="Ann", username="ann", language_code="de", first_seen=now, last_seen=now
+    )
+    EndUser.objects.create(
+        bot=bot, telegram_id=12, first_name="Bolek", language_code="pt-br", first_seen=now, last_seen=now
+    )
+    html = owner_client.get(f"/bots/{bot.uuid}/users/?language=de").content.decode()
+    assert "@ann" in html
+    assert "Bolek" not in html
+    csv_text = b"".join(owner_client.get(f"/bots/{bot.uuid}/users/?format=csv").streaming_content).decode()
+    assert csv_text.splitlines()[0].startswith("telegram_id,")
+    assert len(csv_text.splitlines()) == 3
+
+
+def test_an_outsider_cannot_see_a_bots_end_users(owner: Party, outsider_client: Client) -> None:
+    bot = bot_make(owner.tenant)
+    assert outsider_client.get(f"/bots/{bot.uuid}/users/").status_code == 404
+    assert outsider_client.get(f"/bots/{bot.uuid}/users/?format=csv").status_code == 404
 
 
 def test_it_shows_no_bot_of_another_tenant(owner: Party, outsider_client: Client) -> None:

@@ -1,0 +1,57 @@
+"""What the owner's bot page charts: bot_stats turned into server-side SVG."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from analytics.charts import bar_list, line_chart, stacked_columns
+from analytics.selectors import PERIODS, bot_stats
+from botpresto.models import Bot
+
+MAX_TYPES = 6  # more kinds than this are folded into "other" so the legend stays readable
+
+
+def bot_charts(*, bot: Bot, period: str) -> dict[str, Any]:
+    period = period if period in PERIODS else "24h"
+    stats = bot_stats(bot=bot, period=period)
+    series = stats["series"]
+    hourly = stats["step"] == "hour"
+    labels = [
+        p["start"].strftime("%H:00" if hourly and period == "24h" else "%m-%d %H:00" if hourly else "%m-%d")
+        for p in series
+    ]
+    totals = stats["totals"]
+    kinds = [k for k, _ in sorted(totals["updates_by_type"].items(), key=lambda kv: -kv[1])]
+    shown, folded = kinds[:MAX_TYPES], set(kinds[MAX_TYPES:])
+    by_type: dict[str, Sequence[float]] = {kind: [p["updates_by_type"].get(kind, 0) for p in series] for kind in shown}
+    if folded:
+        by_type["other"] = [sum(n for k, n in p["updates_by_type"].items() if k in folded) for p in series]
+    step = "hour" if hourly else "day"
+    return {
+        "period": period,
+        "periods": list(PERIODS),
+        "totals": totals,
+        "failure_rate": totals["failures"] / totals["attempts"] if totals["attempts"] else 0.0,
+        "updates": stacked_columns(f"Updates per {step} by type", labels, by_type),
+        "users": line_chart(
+            f"Users per {step}",
+            labels,
+            {"users": [p["users"] for p in series], "new users": [p["new_users"] for p in series]},
+        ),
+        "failures": line_chart(
+            f"Failure rate per {step}",
+            labels,
+            {"failed attempts": [100 * p["failures"] / p["attempts"] if p["attempts"] else None for p in series]},
+            unit="%",
+        ),
+        "latency": line_chart(
+            f"Endpoint latency per {step}",
+            labels,
+            {"p50": [p["latency_p50_ms"] for p in series], "p95": [p["latency_p95_ms"] for p in series]},
+            unit=" ms",
+        ),
+        "commands": bar_list("Top commands", [(f"/{c['name']}", c["count"]) for c in totals["top_commands"]]),
+        "languages": bar_list("Languages", [(c["name"], c["count"]) for c in totals["languages"]]),
+        "chat_types": bar_list("Chat types", sorted(totals["chat_types"].items(), key=lambda kv: -kv[1])),
+    }
