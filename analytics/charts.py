@@ -90,6 +90,8 @@ def line_chart(
             x = LEFT + plot_w * (i + 0.5) / max(len(labels), 1)
             y = TOP + plot_h - plot_h * value / top
             path.append(f"{'L' if pen_down else 'M'}{x:.1f},{y:.1f}")
+            # A dot per point: a lone hour between gaps would otherwise draw nothing.
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
             pen_down = True
         if path:
             body.append(

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from analytics.services import records_drain
 from botpresto.models import Bot
 from botpresto.standin import StandIn
+from proxy import routes
+from proxy.recorder import recorder
 from tests.browser.conftest import screenshot
+from tests.proxy.endpoints import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ORIGINAL = "https://shop.example.com/telegram"
 
 
 @pytest.fixture
-def site(live_server: Any, standin: StandIn, settings: Any) -> str:
+def site(live_server: Any, standin: StandIn, settings: Any) -> Iterator[str]:
     settings.PUBLIC_URL = live_server.url  # the proxy URL Telegram is given
-    return str(live_server.url)
+    routes.table.reset()
+    recorder.synchronous = True  # each update's record is in the buffer once Telegram has its answer
+    yield str(live_server.url)
+    recorder.synchronous = False
+    routes.table.reset()
+
+
+def talk(standin: StandIn, token: str, *texts: str) -> None:
+    user = {"id": 77, "is_bot": False, "first_name": "Ana", "language_code": "de"}
+    chat = {"id": 77, "type": "private", "first_name": "Ana"}
+    standin.push_updates(
+        token,
+        [
+            {"message": {"message_id": 1, "date": int(time.time()), "chat": chat, "from": user, "text": t}}
+            for t in texts
+        ],
+    )
+    standin.wait_idle(token)
 
 
 def sign_up(page: Page, site: str) -> None:
@@ -30,7 +52,9 @@ def sign_up(page: Page, site: str) -> None:
 
 
 def test_an_owner_connects_edits_rotates_and_deletes_a_bot(page: Page, site: str, standin: StandIn) -> None:
-    tg = standin.add_bot(username="shop_bot", webhook_url=ORIGINAL, secret_token="owner_secret", max_connections=9)
+    endpoint = Endpoint()
+    original = endpoint.url
+    tg = standin.add_bot(username="shop_bot", webhook_url=original, secret_token="owner_secret", max_connections=9)
     sign_up(page, site)
 
     page.get_by_role("link", name="Connect", exact=True).first.click()
@@ -41,6 +65,13 @@ def test_an_owner_connects_edits_rotates_and_deletes_a_bot(page: Page, site: str
     expect(page.get_by_text("Active").first).to_be_visible()
     bot = Bot.objects.get()
     assert standin.bot(tg.token).webhook_url == bot.proxy_url
+
+    talk(standin, tg.token, "/start", "/help", "hello")  # Telegram -> proxy -> the owner's endpoint
+    assert len(endpoint.received) == 3
+    records_drain()
+    page.reload()
+    expect(page.locator("#activity svg")).to_have_count(4)
+    expect(page.locator("#activity").get_by_text("/start")).to_be_visible()
     screenshot(page, "bot-page")
 
     page.goto(f"{site}/bots/")
@@ -64,10 +95,11 @@ def test_an_owner_connects_edits_rotates_and_deletes_a_bot(page: Page, site: str
     assert standin.bot(new_token).webhook_url == bot.proxy_url
 
     page.goto(f"{site}/bots/{bot.uuid}/delete/")
-    expect(page.get_by_text(ORIGINAL).first).to_be_visible()
+    expect(page.get_by_text(original).first).to_be_visible()
     screenshot(page, "delete")
     page.get_by_role("button", name="Delete the bot").click()
     expect(page).to_have_url(f"{site}/bots/")
     state = standin.bot(new_token)
-    assert (state.webhook_url, state.secret_token, state.max_connections) == (ORIGINAL, "owner_secret", 9)
+    assert (state.webhook_url, state.secret_token, state.max_connections) == (original, "owner_secret", 9)
     assert not Bot.objects.exists()
+    endpoint.stop()
