@@ -122,7 +122,7 @@ def _user(data: Any) -> dict[str, Any] | None:
         user["username"] = username
     language = data.get("language_code")
     if isinstance(language, str) and len(language) <= 35 and _LANGUAGE.fullmatch(language):
-        user["language_code"] = language.lower()  # tags are case-insensitive; one spelling filters and groups
+        user["language_code"] = language
     return user
 
 
@@ -243,6 +243,8 @@ def metadata_clean(meta: Any) -> dict[str, Any] | None:
     clean: dict[str, Any] = {"update_id": meta["update_id"], "type": meta["type"]}
     user, chat = _user(meta.get("user")), _chat(meta.get("chat"))
     if user:
+        if "language_code" in user:  # tags are case-insensitive: one spelling to filter and group by
+            user["language_code"] = user["language_code"].lower()
         clean["user"] = user
     if chat:
         clean["chat"] = chat
