@@ -25,7 +25,7 @@ run: migrate
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
 	  echo ""; echo "  BotPresto runs at http://$(HOST):$(PORT)/"; \
 	  echo "  Sign up there, or log in (admin too, at /admin/) as $$email with password $$password"; echo ""; }
-	DEBUG=$${DEBUG:-true} HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.dev start
+	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.dev start
 
 # The whole flow offline: Telegram stand-in + sample bot endpoint + the service wired to them.
 demo: export TELEGRAM_API_URL = http://127.0.0.1:8081
@@ -42,7 +42,7 @@ demo: migrate
 	  echo "     curl -s -H 'Authorization: Bearer '$$key -d token=5550001234:AAdemo-local-only-token-0000000000 -d endpoint_secret=demo-endpoint-secret http://$(HOST):$(PORT)/api/v1/bots/"; \
 	  echo "  2. Talk to it:  $(BIN)/python scripts/demo_send.py hello"; \
 	  echo "     (before connecting, the update goes straight to the sample endpoint; after, through the proxy)"; echo ""; }
-	DEBUG=$${DEBUG:-true} HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.demo start
+	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.demo start
 
 # The analytics drain: one process from a filled buffer into a local Mixpanel collector,
 # end users and statistics (README, "Performance — analytics drain"). Set DATABASE_URL
