@@ -40,7 +40,7 @@ demo: migrate
 	  echo "  Its token: 5550001234:AAdemo-local-only-token-0000000000"; \
 	  echo "  1. Connect it: page 'Connect a bot', or"; \
 	  echo "     curl -s -H 'Authorization: Bearer '$$key -d token=5550001234:AAdemo-local-only-token-0000000000 -d endpoint_secret=demo-endpoint-secret http://$(HOST):$(PORT)/api/v1/bots/"; \
-	  echo "  2. Talk to it:  $(BIN)/python scripts/demo_send.py hello"; \
+	  echo "  2. Talk to it:  $(BIN)/python -m botpresto.devtools.demo_send hello"; \
 	  echo "     (before connecting, the update goes straight to the sample endpoint; after, through the proxy)"; echo ""; }
 	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.demo start
 
@@ -51,10 +51,10 @@ bench-drain: $(STAMP)
 	DEBUG=$${DEBUG:-true} LOG_LEVEL=WARNING $(BIN)/python scripts/bench_drain.py --json bench-results/drain.json $(BENCH_DRAIN_ARGS)
 
 test: $(STAMP)
-	DEBUG=$${DEBUG:-true} TESTING=true $(BIN)/ruff check .
+	DEBUG=$${DEBUG:-true} $(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DEBUG=$${DEBUG:-true} TESTING=true $(BIN)/mypy .
-	DEBUG=$${DEBUG:-true} TESTING=true $(BIN)/pytest $(PYTEST_ARGS)
+	DEBUG=$${DEBUG:-true} $(BIN)/mypy .
+	DEBUG=$${DEBUG:-true} $(BIN)/pytest $(PYTEST_ARGS)
 
 # The proxy against a direct call and a minimal Django forwarder (README, performance). Needs Redis.
 bench: $(STAMP)

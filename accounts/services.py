@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import ApiKey, Invitation, Membership, Tenant
-from botpresto.errors import ApplicationError
+from botpresto.core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

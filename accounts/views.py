@@ -12,8 +12,8 @@ from accounts import selectors, services
 from accounts.forms import ApiKeyForm, InviteForm, RoleForm, SignUpForm, TenantForm
 from accounts.models import Invitation, Membership
 from accounts.tenancy import SESSION_KEY, tenant_required
-from botpresto.errors import ApplicationError
-from botpresto.forms import form_add_error
+from botpresto.bots.forms import form_add_error
+from botpresto.core.errors import ApplicationError
 
 
 def _next_url(request: HttpRequest) -> str:

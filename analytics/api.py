@@ -16,7 +16,7 @@ from accounts.authentication import request_tenant
 from analytics import selectors
 from analytics.export import CSV_COLUMNS, end_users_csv_response
 from analytics.models import EndUser
-from botpresto.selectors import bot_get_for_tenant
+from botpresto.bots.selectors import bot_get_for_tenant
 
 
 class StatsInputSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from typing import Any
 
 from analytics.charts import bar_list, line_chart, stacked_columns
 from analytics.selectors import PERIODS, bot_stats
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 
 MAX_TYPES = 6  # more kinds than this are folded into "other" so the legend stays readable
 

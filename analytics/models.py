@@ -5,7 +5,7 @@ import zlib
 from django.db import models
 
 from analytics.stats import BUCKETS
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 
 
 class BufferedRecord(models.Model):

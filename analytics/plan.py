@@ -16,7 +16,7 @@ from analytics import mixpanel_sink
 from analytics.models import EndUser, MixpanelPending
 from analytics.records import Attempt
 from analytics.stats import HourCounters
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 
 PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code", "is_premium")
 _STORED = (*PROFILE_FIELDS, "is_bot", "blocked", "first_seen", "last_seen")

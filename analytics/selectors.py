@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from analytics.models import BotDailyStats, BotHourlyStats, EndUser, StatsCounters
 from analytics.stats import COUNTERS, MAPS, HourCounters, merged, percentile, top
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 
 # period: (length, series step)
 PERIODS: dict[str, tuple[timedelta, timedelta]] = {

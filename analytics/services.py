@@ -29,7 +29,7 @@ from analytics.models import BotDailyStats, BotHourlyStats, PipelineCounter, Sta
 from analytics.plan import Plan, plan_build
 from analytics.records import Attempt, attempt_parse, retries_mark, retries_remember
 from analytics.stats import COUNTERS, MAPS, HourCounters, day_counters
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 urlpatterns = [
     path("", include("accounts.api_urls")),
-    path("", include("botpresto.api_urls")),
+    path("", include("botpresto.bots.api_urls")),
     path("", include("analytics.api_urls")),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="api_schema"),
     path(

@@ -1,96 +1,83 @@
-"""Typed readers for settings that come from the environment.
+"""The environment, read through django-environ, failing loudly with the variable's name.
 
-Each reader raises ImproperlyConfigured naming the variable when its value is
-bad, so a typo fails at start instead of being guessed at.
+django-environ parses; this adds what it leaves out: a bool that is neither true nor
+false, a number out of range or a URL of the wrong scheme stops the service at start
+instead of being guessed at.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
 env = environ.Env()
+T = TypeVar("T", int, float)
+_FALSE = ("false", "off", "no", "n", "0")
 
 
-def _raw(name: str) -> str | None:
-    value = os.environ.get(name)
-    return None if value is None else value.strip()
+def _raw(name: str) -> str:
+    return os.environ.get(name, "").strip()
 
 
-def env_str(name: str, default: str = "") -> str:
-    value = _raw(name)
-    return default if value is None or value == "" else value
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = _raw(name)
-    if value is None:
-        return default
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
-
-
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    value = _raw(name)
-    if value is None or value == "":
-        return default
+def _parsed(name: str, parse: Callable[[], Any], expected: str) -> Any:
     try:
-        number = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
-    if maximum is not None and number > maximum:
-        raise ImproperlyConfigured(f"{name} must be at most {maximum}, not {number}.")
-    return number
+        return parse()
+    except (ValueError, TypeError, KeyError, ImproperlyConfigured):
+        raise ImproperlyConfigured(f"{name} must be {expected}, not {_raw(name)!r}.") from None
 
 
-def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
-    value = _raw(name)
-    if value is None or value == "":
+def flag(name: str, default: bool) -> bool:
+    value = _raw(name).lower()
+    if not value:
         return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, not {number}.")
-    return number
+    if value not in (*env.BOOLEAN_TRUE_STRINGS, *_FALSE):
+        raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    return value in env.BOOLEAN_TRUE_STRINGS
 
 
-def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    value = _raw(name)
-    if value is None or value == "":
+def text(name: str, default: str = "") -> str:
+    return _raw(name) or default
+
+
+def number(name: str, default: T, *, minimum: T | None = None, maximum: T | None = None) -> T:
+    kind = type(default)
+    if not _raw(name):
+        return default
+    value: T = _parsed(name, lambda: env(name, cast=kind), "a whole number" if kind is int else "a number")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ImproperlyConfigured(f"{name} must be {bounds}, not {value}.")
+    return value
+
+
+def items(name: str, default: list[str] | None = None) -> list[str]:
+    if not _raw(name):
         return list(default or [])
-    return [item.strip() for item in value.split(",") if item.strip()]
+    return [item.strip() for item in env.list(name) if item.strip()]
 
 
-def env_url(name: str, default: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
-    value = env_str(name, default).rstrip("/")
+def url(name: str, default: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    value = (_raw(name) or default).rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
         raise ImproperlyConfigured(f"{name} must be a URL starting with {' or '.join(schemes)}://, not {value!r}.")
     return value
 
 
-def env_db(name: str, default: str) -> dict[str, object]:
-    try:
-        return env.db_url_config(env_str(name, default))
-    except Exception as exc:  # django-environ raises several types for a bad URL
-        raise ImproperlyConfigured(f"{name} is not a database URL this service understands: {exc}") from None
+def database(name: str, default: str) -> dict[str, Any]:
+    value = _raw(name) or default
+    expected = "a database URL such as postgres://user@host/db"
+    config: dict[str, Any] = _parsed(name, lambda: env.db_url_config(value), expected)
+    if config.get("ENGINE") not in env.DB_SCHEMES.values():  # django-environ passes unknown schemes through
+        raise ImproperlyConfigured(f"{name} must be {expected}, not a {urlsplit(value).scheme or 'bad'}:// URL.")
+    return config
 
 
-def env_email(name: str, default: str) -> dict[str, object]:
-    try:
-        return env.email_url_config(env_str(name, default))
-    except Exception as exc:
-        raise ImproperlyConfigured(f"{name} is not an email URL this service understands: {exc}") from None
+def email(name: str, default: str) -> dict[str, Any]:
+    value = _raw(name) or default
+    return _parsed(name, lambda: env.email_url_config(value), "an email URL such as smtp+tls://user:pass@host:587")  # type: ignore[no-any-return]

@@ -1,4 +1,8 @@
-"""BotPresto settings: every value comes from the environment (see .env.example)."""
+"""BotPresto settings: every value comes from the environment; .env.example explains each one.
+
+No app code is imported here. The encryption key ring is parsed when the apps load
+(botpresto.core.apps), so a bad ENCRYPTION_KEYS also stops the service at start.
+"""
 
 from __future__ import annotations
 
@@ -6,51 +10,33 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from botpresto.crypto import KeyRingError, development_key_ring, parse_key_ring
-from config.env import env_bool, env_db, env_email, env_float, env_int, env_list, env_str, env_url
+from config.env import database, email, env, flag, items, number, text, url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # local state for the embedded defaults; ignored by git
-
+VAR_DIR = BASE_DIR / "var"  # local state: the embedded broker, beat's schedule file; ignored by git
+VAR_DIR.mkdir(exist_ok=True)
 if (BASE_DIR / ".env").exists():
-    environ.Env.read_env(BASE_DIR / ".env")
+    env.read_env(BASE_DIR / ".env")
 
-DEBUG = env_bool("DEBUG", False)
-TESTING = env_bool("TESTING", False)
-
-SECRET_KEY = env_str("SECRET_KEY")
+# --- Core -------------------------------------------------------------------------------
+DEBUG = flag("DEBUG", False)
+SECRET_KEY = text("SECRET_KEY") or ("insecure-development-key-do-not-use-in-production" if DEBUG else "")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
-
-PUBLIC_URL = env_url("PUBLIC_URL", "http://127.0.0.1:8000")
-ALLOWED_HOSTS = [*env_list("ALLOWED_HOSTS"), urlsplit(PUBLIC_URL).hostname or ""]
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+ENCRYPTION_KEYS = text("ENCRYPTION_KEYS")  # id:base64key,...; required unless DEBUG
+PUBLIC_URL = url("PUBLIC_URL", "http://127.0.0.1:8000")
+ALLOWED_HOSTS = [*items("ALLOWED_HOSTS"), urlsplit(PUBLIC_URL).hostname or ""]
 if DEBUG:
     ALLOWED_HOSTS += ["localhost", "127.0.0.1", "[::1]", "testserver"]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL] if PUBLIC_URL.startswith("https://") else []
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if flag("BEHIND_TLS_PROXY", False) else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
 
-# --- Encryption at rest -----------------------------------------------------
-_keys = env_str("ENCRYPTION_KEYS")
-if _keys:
-    try:
-        ENCRYPTION_KEYRING = parse_key_ring(_keys)
-    except KeyRingError as exc:
-        raise ImproperlyConfigured(f"ENCRYPTION_KEYS is invalid: {exc}.") from None
-elif DEBUG or TESTING:
-    ENCRYPTION_KEYRING = development_key_ring(SECRET_KEY)
-else:
-    raise ImproperlyConfigured(
-        "ENCRYPTION_KEYS must be set when DEBUG is off (generate one with "
-        "`python -c 'import base64,os; print(\"k1:\" + base64.b64encode(os.urandom(32)).decode())'`)."
-    )
-del _keys
-
-# --- Applications -----------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -61,12 +47,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "botpresto.core",
     "accounts",
-    "botpresto",
+    "botpresto.bots",
+    "botpresto.notifications",
     "proxy",
     "analytics",
+    *(["botpresto.devtools"] if DEBUG else []),
 ]
-
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -77,10 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
-
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -92,58 +78,56 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenant",
-                "botpresto.context_processors.maintenance",
+                "botpresto.bots.context_processors.maintenance",
             ],
         },
     },
 ]
 
-# --- Data -------------------------------------------------------------------
-DATABASES = {"default": env_db("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+# --- Data -------------------------------------------------------------------------------
+DATABASES = {"default": database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = number("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
-    CACHES = {
-        "default": {
+REDIS_URL = text("REDIS_URL")
+_cache_prefix = text("CACHE_KEY_PREFIX", "bp")
+CACHES = {
+    "default": (
+        {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "bp"),
+            "KEY_PREFIX": _cache_prefix,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
-    }
-else:
-    # Shared by every process on the machine, unlike the local-memory cache.
-    CACHES = {
-        "default": {
+        if REDIS_URL
+        else {
+            # Shared by every process on the machine, unlike the local-memory cache. Locks and
+            # seen-sets live here too: the default cull at 300 entries would drop them at random.
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "botpresto_cache",
-            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "bp"),
-            # Locks and the analytics seen-set live here too: the default cull at 300
-            # entries would drop them at random. Expired entries are still removed.
+            "KEY_PREFIX": _cache_prefix,
             "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
-    }
+    )
+}
 
-# --- Celery -----------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+# --- Background work (Celery) -------------------------------------------------------------
+CELERY_BROKER_URL = text("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     # The embedded default: a real broker in a folder, so `make run` needs no server.
-    _queue_dir = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
+        "data_folder_in": str(VAR_DIR / "celery" / "queue"),
+        "data_folder_out": str(VAR_DIR / "celery" / "queue"),
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
-    for _folder in (_queue_dir, VAR_DIR / "celery" / "control"):
-        _folder.mkdir(parents=True, exist_ok=True)
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+    for _folder in ("queue", "control"):
+        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_TASK_ALWAYS_EAGER = flag("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -152,124 +136,95 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    # Starts due maintenance windows, ends them, sends advance notices.
-    "maintenance-tick": {"task": "botpresto.tasks.maintenance_tick_task", "schedule": crontab()},
-    # Each minute checks the slice of bots whose turn it is (see WEBHOOK_HEALTH_MINUTES).
-    "webhook-health": {"task": "botpresto.tasks.webhook_health_beat_task", "schedule": crontab()},
+# Frequent ticks expire rather than pile up when no worker picked them up in time.
+CELERY_BEAT_SCHEDULE = {
+    "maintenance-tick": {"task": "botpresto.bots.tasks.maintenance_tick_task", "schedule": crontab()},
+    "webhook-health": {"task": "botpresto.bots.tasks.webhook_health_beat_task", "schedule": crontab()},
+    "analytics-drain": {"task": "analytics.tasks.analytics_drain_task", "schedule": 2.0, "options": {"expires": 10}},
+    "analytics-mixpanel-send": {
+        "task": "analytics.tasks.analytics_mixpanel_send_task",
+        "schedule": 2.0,
+        "options": {"expires": 10},
+    },
+    "analytics-stats-prune": {
+        "task": "analytics.tasks.analytics_stats_prune_task",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
 }
 
-# --- Analytics --------------------------------------------------------------
-ANALYTICS_BATCH_SIZE = env_int("ANALYTICS_BATCH_SIZE", 5000, minimum=1, maximum=20000)
-ANALYTICS_DRAIN_SECONDS = env_float("ANALYTICS_DRAIN_SECONDS", 10, minimum=1, maximum=300)
-ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 400, minimum=1)
-ANALYTICS_MIXPANEL_BUFFER_MAX = env_int("ANALYTICS_MIXPANEL_BUFFER_MAX", 100_000, minimum=0)
-ANALYTICS_MIXPANEL_TIMEOUT = env_float("ANALYTICS_MIXPANEL_TIMEOUT", 10, minimum=0.1, maximum=60)
-ANALYTICS_MIXPANEL_CONCURRENCY = env_int("ANALYTICS_MIXPANEL_CONCURRENCY", 8, minimum=1, maximum=64)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        # Frequent and short-lived: a tick that finds a drain running returns at once,
-        # and a tick nobody picked up in time is dropped instead of piling up.
-        "analytics-drain": {
-            "task": "analytics.tasks.analytics_drain_task",
-            "schedule": 2.0,
-            "options": {"expires": 10},
-        },
-        "analytics-mixpanel-send": {
-            "task": "analytics.tasks.analytics_mixpanel_send_task",
-            "schedule": 2.0,
-            "options": {"expires": 10},
-        },
-        "analytics-stats-prune": {
-            "task": "analytics.tasks.analytics_stats_prune_task",
-            "schedule": 3600.0,
-            "options": {"expires": 1800},
-        },
-    }
-)
+# --- Integrations -----------------------------------------------------------------------
+TELEGRAM_API_URL = url("TELEGRAM_API_URL", "https://api.telegram.org")
+TELEGRAM_CONNECT_TIMEOUT = number("TELEGRAM_CONNECT_TIMEOUT", 3.05, minimum=0.1, maximum=30.0)
+TELEGRAM_READ_TIMEOUT = number("TELEGRAM_READ_TIMEOUT", 10.0, minimum=0.5, maximum=60.0)
+MIXPANEL_API_URL = url("MIXPANEL_API_URL", "https://api.mixpanel.com")
+ALLOW_PRIVATE_UPSTREAMS = flag("ALLOW_PRIVATE_UPSTREAMS", False)
+globals().update(email("EMAIL_URL", "consolemail://"))
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = text("DEFAULT_FROM_EMAIL", "BotPresto <noreply@localhost>")
 
-# --- Integrations -----------------------------------------------------------
-TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org")
-TELEGRAM_CONNECT_TIMEOUT = env_float("TELEGRAM_CONNECT_TIMEOUT", 3.05, minimum=0.1, maximum=30)
-TELEGRAM_READ_TIMEOUT = env_float("TELEGRAM_READ_TIMEOUT", 10, minimum=0.5, maximum=60)
-MIXPANEL_API_URL = env_url("MIXPANEL_API_URL", "https://api.mixpanel.com")
-ALLOW_PRIVATE_UPSTREAMS = env_bool("ALLOW_PRIVATE_UPSTREAMS", False)
+# --- Analytics --------------------------------------------------------------------------
+ANALYTICS_BATCH_SIZE = number("ANALYTICS_BATCH_SIZE", 5000, minimum=1, maximum=20000)
+ANALYTICS_DRAIN_SECONDS = number("ANALYTICS_DRAIN_SECONDS", 10.0, minimum=1.0, maximum=300.0)
+ANALYTICS_RETENTION_DAYS = number("ANALYTICS_RETENTION_DAYS", 400, minimum=1)
+ANALYTICS_MIXPANEL_BUFFER_MAX = number("ANALYTICS_MIXPANEL_BUFFER_MAX", 100_000, minimum=0)
+ANALYTICS_MIXPANEL_TIMEOUT = number("ANALYTICS_MIXPANEL_TIMEOUT", 10.0, minimum=0.1, maximum=60.0)
+ANALYTICS_MIXPANEL_CONCURRENCY = number("ANALYTICS_MIXPANEL_CONCURRENCY", 8, minimum=1, maximum=64)
 
-# --- Maintenance windows and webhook health -----------------------------------
-# Bot API calls per second for bulk work (maintenance switches, health checks), shared by all workers.
-MAINTENANCE_CALLS_PER_SECOND = env_float("MAINTENANCE_CALLS_PER_SECOND", 10, minimum=0.1, maximum=1000)
-MAINTENANCE_NOTICE_HOURS = env_int("MAINTENANCE_NOTICE_HOURS", 24, minimum=0, maximum=24 * 30)
-MAINTENANCE_CHUNK_SIZE = env_int("MAINTENANCE_CHUNK_SIZE", 50, minimum=1, maximum=10_000)
-WEBHOOK_HEALTH_MINUTES = env_int("WEBHOOK_HEALTH_MINUTES", 5, minimum=1, maximum=24 * 60)
-MANUAL_SILENT_HOURS = env_int("MANUAL_SILENT_HOURS", 24, minimum=1, maximum=24 * 365)
+# --- Maintenance windows and webhook health -------------------------------------------------
+MAINTENANCE_CALLS_PER_SECOND = number("MAINTENANCE_CALLS_PER_SECOND", 10.0, minimum=0.1, maximum=1000.0)
+MAINTENANCE_NOTICE_HOURS = number("MAINTENANCE_NOTICE_HOURS", 24, minimum=0, maximum=24 * 30)
+MAINTENANCE_CHUNK_SIZE = number("MAINTENANCE_CHUNK_SIZE", 50, minimum=1, maximum=10_000)
+WEBHOOK_HEALTH_MINUTES = number("WEBHOOK_HEALTH_MINUTES", 5, minimum=1, maximum=24 * 60)
+MANUAL_SILENT_HOURS = number("MANUAL_SILENT_HOURS", 24, minimum=1, maximum=24 * 365)
 
-# --- The proxy (POST /proxy/bot/<uuid>) ----------------------------------------
-PROXY_MAX_BODY_BYTES = env_int("PROXY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
-PROXY_CONNECT_TIMEOUT = env_float("PROXY_CONNECT_TIMEOUT", 3.05, minimum=0.05, maximum=10)
-# Telegram waits 60 s for our answer: the read timeout must leave time to answer it.
-PROXY_READ_TIMEOUT = env_float("PROXY_READ_TIMEOUT", 25, minimum=0.1, maximum=50)
-PROXY_RETRY_AFTER = env_int("PROXY_RETRY_AFTER", 5, minimum=0, maximum=3600)
-PROXY_MAX_IN_FLIGHT_PER_BOT = env_int("PROXY_MAX_IN_FLIGHT_PER_BOT", 32, minimum=1)
-PROXY_TELEGRAM_SOURCE_CHECK = env_bool("PROXY_TELEGRAM_SOURCE_CHECK", False)
-PROXY_TELEGRAM_SOURCE_RANGES = env_list("PROXY_TELEGRAM_SOURCE_RANGES", ["149.154.160.0/20", "91.108.4.0/22"])
+# --- The proxy (POST /proxy/bot/<uuid>) ---------------------------------------------------
+PROXY_MAX_BODY_BYTES = number("PROXY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+PROXY_CONNECT_TIMEOUT = number("PROXY_CONNECT_TIMEOUT", 3.05, minimum=0.05, maximum=10.0)
+PROXY_READ_TIMEOUT = number("PROXY_READ_TIMEOUT", 25.0, minimum=0.1, maximum=50.0)  # Telegram waits 60 s
+PROXY_RETRY_AFTER = number("PROXY_RETRY_AFTER", 5, minimum=0, maximum=3600)
+PROXY_MAX_IN_FLIGHT_PER_BOT = number("PROXY_MAX_IN_FLIGHT_PER_BOT", 32, minimum=1)
+PROXY_TELEGRAM_SOURCE_CHECK = flag("PROXY_TELEGRAM_SOURCE_CHECK", False)
+PROXY_TELEGRAM_SOURCE_RANGES = items("PROXY_TELEGRAM_SOURCE_RANGES", ["149.154.160.0/20", "91.108.4.0/22"])
 for _range in PROXY_TELEGRAM_SOURCE_RANGES:
     try:
         ipaddress.ip_network(_range)
     except ValueError:
         raise ImproperlyConfigured(f"PROXY_TELEGRAM_SOURCE_RANGES has a bad network: {_range!r}.") from None
-PROXY_FORWARDED_FOR_HEADER = env_str("PROXY_FORWARDED_FOR_HEADER")
-NOTICE_COOLDOWN_SECONDS = env_int("NOTICE_COOLDOWN_SECONDS", 600, minimum=0)
-ALERT_AFTER_FAILURES = env_int("ALERT_AFTER_FAILURES", 3, minimum=1)
+PROXY_FORWARDED_FOR_HEADER = text("PROXY_FORWARDED_FOR_HEADER")
+NOTICE_COOLDOWN_SECONDS = number("NOTICE_COOLDOWN_SECONDS", 600, minimum=0)
+ALERT_AFTER_FAILURES = number("ALERT_AFTER_FAILURES", 3, minimum=1)
 
-# --- Email ------------------------------------------------------------------
-globals().update(env_email("EMAIL_URL", "consolemail://"))
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "BotPresto <noreply@localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
-
-# --- Auth and pages ---------------------------------------------------------
+# --- Pages, auth and the API ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
-
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
-SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
-
-LANGUAGE_CODE = "en"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-
+LOGIN_URL, LOGIN_REDIRECT_URL, LOGOUT_REDIRECT_URL = "login", "home", "login"
+LANGUAGE_CODE, TIME_ZONE, USE_I18N, USE_TZ = "en", "UTC", True, True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "botpresto.pagination.StrictLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "botpresto.core.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "botpresto.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "botpresto.core.api_errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-
 SPECTACULAR_SETTINGS = {
     "TITLE": "BotPresto API",
     "DESCRIPTION": "Connect Telegram bots to the BotPresto proxy and read their analytics.",
@@ -282,9 +237,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "botpresto.openapi.add_error_responses",
+        "botpresto.core.openapi.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {"BotStatusEnum": "botpresto.models.Bot.Status", "BotModeEnum": "botpresto.models.Bot.Mode"},
+    "ENUM_NAME_OVERRIDES": {
+        "BotStatusEnum": "botpresto.bots.models.Bot.Status",
+        "BotModeEnum": "botpresto.bots.models.Bot.Mode",
+    },
 }
 
 LOGGING = {
@@ -292,9 +250,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # urllib3 logs full request URLs at DEBUG, and Bot API URLs carry the token.
-        "urllib3": {"level": "WARNING"},
-    },
+    "root": {"handlers": ["console"], "level": text("LOG_LEVEL", "INFO")},
+    # urllib3 logs full request URLs at DEBUG, and Bot API URLs carry the token.
+    "loggers": {"urllib3": {"level": "WARNING"}},
 }

@@ -6,7 +6,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("config.api_urls")),
-    path("", include("botpresto.urls")),
+    path("", include("botpresto.bots.urls")),
 ]
 
-handler404 = "botpresto.api_errors.not_found"
+handler404 = "botpresto.core.api_errors.not_found"

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from analytics.extract import update_metadata
+from botpresto.notifications.notices import notice_target
 from proxy import services
-from proxy.notices import notice_target
 from proxy.outbox import outbox
 from proxy.recorder import recorder
 from proxy.routes import Route

@@ -9,7 +9,7 @@ class ProxyConfig(AppConfig):
     verbose_name = "Proxy"
 
     def ready(self) -> None:
-        from botpresto.models import Bot
+        from botpresto.bots.models import Bot
         from proxy.routes import deletion_announce
 
         def bot_deleted(sender: Any, **kwargs: Any) -> None:

@@ -22,12 +22,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ class RouteTable:
             return route
         if not self._loaded:
             # gunicorn starts the table in post_worker_init; other servers (runserver) start it here.
-            self.load() if settings.TESTING else self.start()
+            self.load()
             route = self._routes.get(key)
             if route is not None:
                 return route

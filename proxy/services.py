@@ -22,9 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership
-from botpresto.models import Bot
-from botpresto.telegram import PermanentError, TokenRevoked, telegram
-from proxy.notices import NoticeTarget, notice_text
+from botpresto.bots.models import Bot
+from botpresto.core.telegram import PermanentError, TokenRevoked, telegram
+from botpresto.notifications.notices import NoticeTarget, notice_text
 from proxy.outbox import task_publish
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def endpoint_failure_record(
     notice: dict[str, Any] | None,
 ) -> None:
     """Count a failed forward; alert the owners when a streak starts, tell the user once per update."""
-    from proxy.tasks import proxy_notice_task, proxy_owner_alert_task
+    from botpresto.notifications.tasks import proxy_notice_task, proxy_owner_alert_task
 
     # Telegram retries the same update_id: it is held back once, and its user told once.
     first = update_id is None or cache.add(_key("failed", bot_id, update_id), 1, timeout=DAY)
@@ -70,7 +70,7 @@ def endpoint_failure_record(
 
 def endpoint_success_record(*, bot_id: int, at: float, check_recovery: bool) -> None:
     """Note a success (it ends a streak); if the owners were alerted, tell them it recovered."""
-    from proxy.tasks import proxy_owner_alert_task
+    from botpresto.notifications.tasks import proxy_owner_alert_task
 
     cache.set(_key("ok", bot_id), at, timeout=30 * DAY)
     if not check_recovery:
@@ -174,7 +174,7 @@ def owner_alert_send(*, bot_id: int, state: str, details: dict[str, Any]) -> int
             "failures": details.get("failures"),
             "what_to_check": WHAT_TO_CHECK.get(error, "").format(read_timeout=settings.PROXY_READ_TIMEOUT),
         }
-        template, subject = "proxy/email/endpoint_down.txt", f"{bot}: your endpoint is failing"
+        template, subject = "notifications/email/endpoint_down.txt", f"{bot}: your endpoint is failing"
     else:
         bot_endpoint_recovered_mark(bot_id=bot.id)
         since, until = float(details["since"]), float(details["until"])
@@ -185,7 +185,7 @@ def owner_alert_send(*, bot_id: int, state: str, details: dict[str, Any]) -> int
             "duration": _duration(until - since),
             "held": details.get("held", 0),
         }
-        template, subject = "proxy/email/endpoint_up.txt", f"{bot}: your endpoint has recovered"
+        template, subject = "notifications/email/endpoint_up.txt", f"{bot}: your endpoint has recovered"
     recipients = _owner_emails(bot)
     logger.info("owner_alert bot=%s state=%s recipients=%d", bot.uuid, state, len(recipients))
     if not recipients:

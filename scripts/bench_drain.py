@@ -42,8 +42,8 @@ from accounts.models import Tenant  # noqa: E402
 from analytics import buffer, services  # noqa: E402
 from analytics.extract import update_metadata  # noqa: E402
 from analytics.models import BotHourlyStats, BufferedRecord, EndUser, MixpanelPending  # noqa: E402
-from botpresto.models import Bot  # noqa: E402
-from botpresto.services import proxy_secret_generate  # noqa: E402
+from botpresto.bots.models import Bot  # noqa: E402
+from botpresto.bots.services import proxy_secret_generate  # noqa: E402
 
 TENANT = "bench-drain"
 LANGUAGES = ["en", "ru", "es", "pt-br", "de", "fa", "uk", "id", "tr", "it", "ar", "fr"]
@@ -187,7 +187,7 @@ def buffer_fill(payloads: list[str]) -> None:
 
 def collector_start() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "analytics.collector", "--port", "0", "--count-only"],
+        [sys.executable, "-m", "botpresto.devtools.collector", "--port", "0", "--count-only"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,

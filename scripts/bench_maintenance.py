@@ -43,10 +43,10 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import Tenant
-    from botpresto.models import Bot, MaintenanceSwitch, MaintenanceWindow
-    from botpresto.services import proxy_secret_generate
-    from botpresto.services_maintenance import maintenance_end, maintenance_run, maintenance_start
-    from botpresto.standin import StandIn
+    from botpresto.bots.maintenance import maintenance_end, maintenance_run, maintenance_start
+    from botpresto.bots.models import Bot, MaintenanceSwitch, MaintenanceWindow
+    from botpresto.bots.services import proxy_secret_generate
+    from botpresto.devtools.standin import StandIn
 
     logging.disable(logging.INFO)
     call_command("migrate", verbosity=0)

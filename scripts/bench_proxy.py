@@ -160,8 +160,8 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from accounts.models import Tenant
-from botpresto.models import Bot
-from botpresto.services import proxy_secret_generate
+from botpresto.bots.models import Bot
+from botpresto.bots.services import proxy_secret_generate
 Bot.objects.all().delete()
 tenant = Tenant.objects.create(name="bench")
 def make(path, mixpanel_token=None):
@@ -192,7 +192,7 @@ def drain_under_load(
     collector_port = free_port()
     start(
         stack,
-        [PYTHON, "-m", "analytics.collector", "--port", str(collector_port), "--count-only"],
+        [PYTHON, "-m", "botpresto.devtools.collector", "--port", str(collector_port), "--count-only"],
         env,
         var / "collector.log",
     )
@@ -276,7 +276,6 @@ def main() -> None:
     env = {
         **os.environ,
         "DEBUG": "false",
-        "TESTING": "false",
         "SECRET_KEY": secrets.token_urlsafe(32),
         "ENCRYPTION_KEYS": bench_key(var / "encryption.key"),
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{var / 'bench.sqlite3'}"),

@@ -32,7 +32,7 @@ from django.db import connection  # noqa: E402
 
 from accounts.models import Tenant  # noqa: E402
 from analytics.selectors import bot_stats  # noqa: E402
-from botpresto.models import Bot  # noqa: E402
+from botpresto.bots.models import Bot  # noqa: E402
 
 TENANT = "bench-stats-read"
 ROWS = """

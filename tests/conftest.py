@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,17 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, Tenant
 from accounts.services import api_key_create, user_sign_up
-from botpresto.standin import StandIn
+from botpresto.devtools.standin import StandIn
+
+# A fixed key ring for the tests (and the processes they start): never the development key,
+# which only DEBUG derives, and never a real one.
+TEST_ENCRYPTION_KEYS = "test:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    os.environ["ENCRYPTION_KEYS"] = settings.ENCRYPTION_KEYS = TEST_ENCRYPTION_KEYS
 
 
 @dataclass

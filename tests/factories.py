@@ -6,8 +6,8 @@ import itertools
 from typing import Any
 
 from accounts.models import Tenant
-from botpresto.models import Bot
-from botpresto.services import proxy_secret_generate
+from botpresto.bots.models import Bot
+from botpresto.bots.services import proxy_secret_generate
 
 _ids = itertools.count(7_000_000_001)
 

@@ -10,10 +10,10 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from analytics import buffer
-from analytics.collector import MixpanelCollector
 from analytics.extract import update_metadata
 from analytics.tasks import analytics_drain_task, analytics_mixpanel_send_task
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
+from botpresto.devtools.collector import MixpanelCollector
 from tests.conftest import Party
 from tests.factories import bot_make
 

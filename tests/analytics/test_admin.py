@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from analytics.collector import MixpanelCollector
 from analytics.models import MixpanelPending, PipelineCounter
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
+from botpresto.devtools.collector import MixpanelCollector
 from tests.analytics.conftest import MIXPANEL_TOKEN, Push, drain, message
 
 pytestmark = pytest.mark.django_db

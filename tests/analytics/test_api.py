@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 from tests.analytics.conftest import NOW, Push, drain, message
 from tests.analytics.samples import updates
 from tests.conftest import Party

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from analytics.collector import MixpanelCollector
 from analytics.models import BotHourlyStats, EndUser
-from botpresto import services
-from botpresto.standin import StandIn
+from botpresto.bots import services
+from botpresto.devtools.collector import MixpanelCollector
+from botpresto.devtools.standin import StandIn
 from proxy import routes
 from proxy.outbox import outbox
 from proxy.recorder import recorder

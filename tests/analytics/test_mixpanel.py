@@ -10,12 +10,12 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from analytics import services
-from analytics.collector import MixpanelCollector
 from analytics.extract import UPDATE_TYPES
 from analytics.mixpanel_sink import insert_id
 from analytics.models import BotHourlyStats, MixpanelPending, PipelineCounter
 from analytics.tasks import analytics_drain_task
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
+from botpresto.devtools.collector import MixpanelCollector
 from tests.analytics.conftest import MIXPANEL_TOKEN, Push, drain, message
 from tests.analytics.samples import DATE, USER, USER2, updates
 from tests.conftest import Party

@@ -11,8 +11,8 @@ from django.utils import timezone
 from analytics import buffer, services
 from analytics.models import BotDailyStats, BotHourlyStats, EndUser, PipelineCounter
 from analytics.stats import latency_bucket
-from botpresto.models import Bot
-from botpresto.services import bot_delete
+from botpresto.bots.models import Bot
+from botpresto.bots.services import bot_delete
 from tests.analytics.conftest import NOW, Push, drain, message
 from tests.analytics.samples import GROUP, updates
 

@@ -12,9 +12,9 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics import buffer, mixpanel_sink, services
-from analytics.collector import MixpanelCollector
 from analytics.models import MixpanelPending
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
+from botpresto.devtools.collector import MixpanelCollector
 from tests.analytics.conftest import Push, drain
 from tests.analytics.samples import MARK, updates
 

@@ -15,10 +15,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from analytics.collector import MixpanelCollector
 from analytics.models import EndUser
 from analytics.tasks import analytics_drain_task, analytics_mixpanel_send_task
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
+from botpresto.devtools.collector import MixpanelCollector
 from tests.analytics.conftest import Push, message
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -40,7 +40,6 @@ def worker_queue(collector: MixpanelCollector) -> Iterator[str]:
     env = {
         **os.environ,
         "DEBUG": "true",
-        "TESTING": "true",
         "DATABASE_URL": f"postgres://{login}@{db['HOST']}:{db['PORT']}/{db['NAME']}",  # the test database
         "MIXPANEL_API_URL": collector.url,
     }

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.services import api_key_create, user_sign_up
-from botpresto.standin import StandIn
+from botpresto.devtools.standin import StandIn
 from config.wsgi import application
 
 

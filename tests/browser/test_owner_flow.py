@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from analytics.services import records_drain
-from botpresto.models import Bot
-from botpresto.standin import StandIn
+from botpresto.bots.models import Bot
+from botpresto.devtools.standin import StandIn
 from proxy import routes
 from proxy.recorder import recorder
 from tests.browser.conftest import screenshot

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from analytics import buffer
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 from proxy import after, guards, routes
 from proxy.outbox import outbox
 from proxy.recorder import recorder

@@ -8,8 +8,8 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import Membership
-from botpresto.models import Bot
-from botpresto.standin import StandIn
+from botpresto.bots.models import Bot
+from botpresto.devtools.standin import StandIn
 from tests.factories import bot_make
 from tests.proxy.conftest import post
 from tests.proxy.endpoints import Endpoint, Reply

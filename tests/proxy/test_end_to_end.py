@@ -11,10 +11,10 @@ import pytest
 import requests
 
 from analytics import buffer
-from botpresto import services
-from botpresto.models import Bot
-from botpresto.standin import StandIn
-from proxy.notices import DEFAULT_NOTICES
+from botpresto.bots import services
+from botpresto.bots.models import Bot
+from botpresto.devtools.standin import StandIn
+from botpresto.notifications.notices import DEFAULT_NOTICES
 from proxy.outbox import outbox
 from proxy.recorder import recorder
 from tests.conftest import Party
@@ -91,7 +91,7 @@ def test_bytes_in_equal_bytes_out_both_ways(standin: StandIn, raw_bot: tuple[Any
     standin.push_update(tg.token, message(42, "caf\u00e9 \u2615"))
     standin.wait_idle(tg.token)
     [attempt] = attempts(standin, tg.token)
-    from botpresto.standin.wire import compact_json
+    from botpresto.devtools.standin.wire import compact_json
 
     assert endpoint.received[0].body == compact_json(standin.bot(tg.token).delivered[0])
     assert (attempt.body, attempt.content_type) == (reply, "application/json; charset=utf-8")

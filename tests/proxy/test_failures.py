@@ -12,7 +12,7 @@ from cryptography.x509.oid import NameOID
 from django.test import Client
 
 from analytics import buffer
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 from tests.factories import bot_make
 from tests.proxy.conftest import post
 from tests.proxy.endpoints import Endpoint, Reply, closed_port

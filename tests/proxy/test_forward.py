@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts.models import Tenant
 from analytics import buffer
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 from tests.factories import bot_make
 from tests.proxy.conftest import OWNER_SECRET, UPDATE, post
 from tests.proxy.endpoints import Endpoint, Reply

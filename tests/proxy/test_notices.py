@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
-from botpresto.models import Bot
-from botpresto.standin import StandIn
-from botpresto.telegram import RateLimited
-from proxy.notices import DEFAULT_NOTICES, NoticeTarget, notice_target, notice_text
+from botpresto.bots.models import Bot
+from botpresto.core.telegram import RateLimited
+from botpresto.devtools.standin import StandIn
+from botpresto.notifications.notices import DEFAULT_NOTICES, NoticeTarget, notice_target, notice_text
 from proxy.services import notice_send
 from tests.factories import bot_make
 
@@ -177,7 +177,7 @@ def test_a_rate_limit_is_raised_for_a_later_retry(standin: StandIn, tg: Any, bot
 def test_the_task_asks_to_be_retried_after_the_rate_limit(standin: StandIn, tg: Any, bot: Bot) -> None:
     from celery.exceptions import Retry
 
-    from proxy.tasks import proxy_notice_task
+    from botpresto.notifications.tasks import proxy_notice_task
 
     standin.rate_limit(tg.token, "sendMessage", retry_after=9)
     with pytest.raises(Retry) as caught:
@@ -189,7 +189,7 @@ def test_the_task_asks_to_be_retried_after_the_rate_limit(standin: StandIn, tg: 
 def test_a_retried_notice_is_sent_although_it_took_the_cooldown_itself(standin: StandIn, tg: Any, bot: Bot) -> None:
     from celery.exceptions import Retry
 
-    from proxy.tasks import proxy_notice_task
+    from botpresto.notifications.tasks import proxy_notice_task
 
     target = NoticeTarget("sendMessage", 42, "en").as_json()
     standin.rate_limit(tg.token, "sendMessage", retry_after=1)

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from analytics import buffer
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 from proxy.outbox import outbox
 from tests.factories import bot_make
 from tests.proxy.conftest import post

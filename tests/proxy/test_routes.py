@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from django.test import Client, RequestFactory
 
-from botpresto.crypto import KeyRing
-from botpresto.models import Bot
-from botpresto.services import bot_update
+from botpresto.bots.models import Bot
+from botpresto.bots.services import bot_update
+from botpresto.core.crypto import KeyRing
 from proxy import views
 from proxy.routes import table
 from tests.factories import bot_make

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from botpresto.models import Bot
+from botpresto.bots.models import Bot
 from config.wsgi import application
 from tests.factories import bot_make
 from tests.proxy.conftest import UPDATE

@@ -1,0 +1,155 @@
+"""Webhook health: what Telegram says about each bot's webhook, and what we do about it.
+
+A connected token-mode bot's webhook is read every WEBHOOK_HEALTH_MINUTES,
+spread evenly: each minute the beat checks the bots whose id falls in that
+minute's slot. A webhook someone else took or a revoked token changes the
+bot's status once (a conditional UPDATE), and only that change emails the
+owner, so a check that runs again sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.db.models.functions import Mod
+from django.utils import timezone
+
+from botpresto.bots.models import Bot, MaintenanceWindow
+from botpresto.core.telegram import RateLimited, TelegramError, TokenRevoked, WebhookInfo, telegram
+from botpresto.core.throttle import TELEGRAM_BULK, throttle_acquire, throttle_pause
+from botpresto.notifications.emails import bot_owners_notify, token_revoked_text, webhook_changed_text
+
+logger = logging.getLogger(__name__)
+
+CHECKED = (Bot.Status.ACTIVE, Bot.Status.FAILING)  # pointed at us, as far as we know
+# Statuses in which we last knew the webhook to be ours (or ours to give back after maintenance).
+HELD = (Bot.Status.ACTIVE, Bot.Status.FAILING, Bot.Status.BYPASSED)
+
+
+def _status_change(bot: Bot, *, to: str) -> bool:
+    changed = Bot.objects.filter(id=bot.id, status__in=HELD).update(status=to, updated_at=timezone.now())
+    if changed:
+        bot.status = to
+    return bool(changed)
+
+
+def webhook_health_mark_changed(*, bot: Bot, during_maintenance: bool = False) -> bool:
+    """Someone else set the bot's webhook: leave it, mark the bot, tell the owner (once)."""
+    if not _status_change(bot, to=Bot.Status.WEBHOOK_CHANGED):
+        return False
+    logger.warning("webhook_changed bot=%s during_maintenance=%s", bot.uuid, during_maintenance)
+    bot_owners_notify(
+        bot=bot,
+        subject=f"{bot}: its webhook no longer points at BotPresto",
+        body=webhook_changed_text(bot=bot, during_maintenance=during_maintenance),
+        kind="webhook_changed",
+    )
+    return True
+
+
+def webhook_health_mark_revoked(*, bot: Bot) -> bool:
+    """Telegram refuses the token: mark the bot and ask the owner for the new token (once)."""
+    if not _status_change(bot, to=Bot.Status.TOKEN_REVOKED):
+        return False
+    logger.warning("token_revoked bot=%s", bot.uuid)
+    bot_owners_notify(
+        bot=bot,
+        subject=f"{bot}: Telegram no longer accepts its token",
+        body=token_revoked_text(bot=bot),
+        kind="token_revoked",
+    )
+    return True
+
+
+def _interval() -> timedelta:
+    return timedelta(minutes=settings.WEBHOOK_HEALTH_MINUTES)
+
+
+def _delivery_problem(bot: Bot, info: WebhookInfo, previous: dict[str, Any], now: datetime) -> bool:
+    """Telegram fails to deliver to us, and not because the owner's endpoint fails (that is FAILING)."""
+    if bot.status == Bot.Status.FAILING or info.url != bot.proxy_url:
+        return False
+    if not info.last_error_message or not info.last_error_date:
+        return False
+    recent = now.timestamp() - info.last_error_date <= 2 * _interval().total_seconds()
+    growing = info.pending_update_count > 0 and info.pending_update_count >= int(
+        previous.get("pending_update_count") or 0
+    )
+    return recent and growing
+
+
+def webhook_health_check(*, bot: Bot) -> str:
+    """Read one bot's webhook, keep what Telegram said, act on it; returns what was found."""
+    if not bot.is_token_mode or not bot.token or bot.status not in CHECKED:
+        return "not_checked"
+    throttle_acquire(bucket=TELEGRAM_BULK, rate=settings.MAINTENANCE_CALLS_PER_SECOND)
+    try:
+        info = telegram.get_webhook_info(str(bot.token))
+    except TokenRevoked:
+        webhook_health_mark_revoked(bot=bot)
+        return "token_revoked"
+    except RateLimited as exc:
+        throttle_pause(bucket=TELEGRAM_BULK, seconds=exc.retry_after)
+        return "unknown"  # checked again at its next turn
+    except TelegramError as exc:
+        logger.info("webhook_check_failed bot=%s error=%r", bot.uuid, exc.description)
+        return "unknown"
+    now = timezone.now()
+    problem = _delivery_problem(bot, info, bot.webhook_info or {}, now)
+    since = (bot.delivery_problem_since or now) if problem else None
+    if problem and bot.delivery_problem_since is None:
+        logger.warning(
+            "webhook_delivery_problem bot=%s pending=%s error=%r",
+            bot.uuid,
+            info.pending_update_count,
+            info.last_error_message,
+        )
+    elif not problem and bot.delivery_problem_since is not None:
+        logger.info("webhook_delivery_recovered bot=%s", bot.uuid)
+    Bot.objects.filter(id=bot.id).update(webhook_info=info.raw, webhook_checked_at=now, delivery_problem_since=since)
+    bot.webhook_info, bot.webhook_checked_at, bot.delivery_problem_since = info.raw, now, since
+    if info.url != bot.proxy_url:
+        webhook_health_mark_changed(bot=bot)
+        return "webhook_changed"
+    return "delivery_problem" if problem else "ok"
+
+
+def webhook_health_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of the bots whose turn it is this minute (a slice of 1/WEBHOOK_HEALTH_MINUTES of them)."""
+    now = now or timezone.now()
+    if MaintenanceWindow.objects.filter(state=MaintenanceWindow.State.BYPASSING).exists():
+        return []  # a bot being bypassed would look as if someone else took its webhook
+    slots = settings.WEBHOOK_HEALTH_MINUTES
+    slot = int(now.timestamp() // 60) % slots
+    recently = now - _interval() / 2  # the beat ran twice in a minute, or a slow slice overlaps the next
+    return list(
+        Bot.objects.filter(mode=Bot.Mode.TOKEN, status__in=CHECKED)
+        .filter(Q(webhook_checked_at__isnull=True) | Q(webhook_checked_at__lt=recently))
+        .annotate(slot=Mod("id", slots))
+        .filter(slot=slot)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def webhook_health_manual_refresh(*, now: datetime | None = None) -> int:
+    """Manual-mode bots: waiting (never an update), silent (none for MANUAL_SILENT_HOURS) or active."""
+    now = now or timezone.now()
+    silent_before = now - timedelta(hours=settings.MANUAL_SILENT_HOURS)
+    S = Bot.Status
+    manual = Bot.objects.filter(mode=Bot.Mode.MANUAL)
+    return (
+        manual.filter(status__in=[S.ACTIVE, S.SILENT], last_update_at__isnull=True).update(
+            status=S.WAITING, updated_at=now
+        )
+        + manual.filter(status__in=[S.ACTIVE, S.WAITING], last_update_at__lt=silent_before).update(
+            status=S.SILENT, updated_at=now
+        )
+        + manual.filter(status__in=[S.WAITING, S.SILENT], last_update_at__gte=silent_before).update(
+            status=S.ACTIVE, updated_at=now
+        )
+    )

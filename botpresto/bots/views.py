@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.tenancy import tenant_required
+from analytics.dashboard import bot_charts
+from analytics.export import end_users_csv_response
+from analytics.selectors import bots_activity_24h, end_users_for_bot
+from botpresto.bots import selectors, services
+from botpresto.bots.forms import (
+    ConnectForm,
+    EndpointForm,
+    EndUserFilterForm,
+    ManualForm,
+    MixpanelForm,
+    NoticesForm,
+    TokenRotateForm,
+)
+from botpresto.bots.forms import form_add_error as add_error
+from botpresto.bots.models import Bot
+from botpresto.core.errors import ApplicationError
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "bots/welcome.html")
+    return redirect("dashboard")
+
+
+def _bot(request: HttpRequest, bot_id: UUID) -> Bot:
+    return selectors.bot_get_for_tenant(tenant=request.tenant, bot_uuid=bot_id)  # type: ignore[attr-defined]
+
+
+@tenant_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    bots = list(selectors.bots_for_tenant(tenant=request.tenant))  # type: ignore[attr-defined]
+    activity = bots_activity_24h(bots=bots)
+    for bot in bots:
+        bot.activity = activity.get(bot.id)  # type: ignore[attr-defined]
+    return render(request, "bots/dashboard.html", {"bots": bots})
+
+
+@tenant_required
+def bot_connect(request: HttpRequest) -> HttpResponse:
+    form = ConnectForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            bot = services.bot_connect(tenant=request.tenant, **form.cleaned_data)  # type: ignore[attr-defined]
+        except ApplicationError as exc:
+            add_error(form, exc)
+        else:
+            messages.success(request, f"{bot} is connected: Telegram now sends its updates through BotPresto.")
+            return redirect("bot_detail", bot.uuid)
+    return render(request, "bots/connect.html", {"form": form})
+
+
+@tenant_required
+def bot_connect_manual(request: HttpRequest) -> HttpResponse:
+    form = ManualForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            bot = services.bot_create_manual(tenant=request.tenant, **form.cleaned_data)  # type: ignore[attr-defined]
+        except ApplicationError as exc:
+            add_error(form, exc)
+        else:
+            return redirect("bot_setup", bot.uuid)
+    return render(request, "bots/connect_manual.html", {"form": form})
+
+
+@tenant_required
+def bot_setup(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    if bot.is_token_mode:
+        raise Http404("This bot's webhook is set by BotPresto.")
+    context = {"bot": bot, "command": services.set_webhook_command(bot)}
+    return render(request, "bots/bot_setup.html", context)
+
+
+@tenant_required
+def bot_detail(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    report = selectors.bot_webhook_report(bot=bot)
+    charts = bot_charts(bot=bot, period=request.GET.get("period", "24h"))
+    return render(request, "bots/bot_detail.html", {"bot": bot, "report": report, "charts": charts})
+
+
+def _settings_page(request: HttpRequest, bot: Bot, **forms: Any) -> HttpResponse:
+    context = {
+        "bot": bot,
+        "report": selectors.bot_webhook_report(bot=bot),
+        "token_form": TokenRotateForm(),
+        "endpoint_form": EndpointForm(initial={"upstream_url": bot.upstream_url}),
+        "mixpanel_form": MixpanelForm(),
+        "notices_form": NoticesForm(bot=bot),
+        **forms,
+    }
+    return render(request, "bots/bot_settings.html", context)
+
+
+def _back_to_settings(bot: Bot) -> HttpResponse:
+    # The form posted to a #section URL; browsers keep that fragment over a plain redirect, which would hide the
+    # message at the top of the page.
+    return HttpResponseRedirect(reverse("bot_settings", args=[bot.uuid]) + "#main")
+
+
+@tenant_required
+def bot_settings(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    return _settings_page(request, _bot(request, bot_id))
+
+
+@tenant_required
+@require_POST
+def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    form = TokenRotateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.bot_token_rotate(bot=bot, new_token=form.cleaned_data["token"])
+        except ApplicationError as exc:
+            add_error(form, exc)
+        else:
+            messages.success(request, "Token replaced. We use the new one from now on.")
+            return _back_to_settings(bot)
+    return _settings_page(request, bot, token_form=form)
+
+
+@tenant_required
+@require_POST
+def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    form = EndpointForm(request.POST)
+    if form.is_valid():
+        try:
+            services.bot_update(bot=bot, data=form.changes())
+        except ApplicationError as exc:
+            add_error(form, exc)
+        else:
+            messages.success(request, "Endpoint saved. Updates are forwarded there from now on.")
+            return _back_to_settings(bot)
+    return _settings_page(request, bot, endpoint_form=form)
+
+
+@tenant_required
+@require_POST
+def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    if request.POST.get("clear"):
+        services.bot_update(bot=bot, data={"mixpanel_token": None})
+        messages.success(request, "Mixpanel token removed: no more events are sent to Mixpanel.")
+        return _back_to_settings(bot)
+    form = MixpanelForm(request.POST)
+    if form.is_valid():
+        services.bot_update(bot=bot, data=form.cleaned_data)
+        messages.success(request, "Mixpanel token saved.")
+        return _back_to_settings(bot)
+    return _settings_page(request, bot, mixpanel_form=form)
+
+
+@tenant_required
+@require_POST
+def bot_notices(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    form = NoticesForm(request.POST, bot=bot)
+    previewing = request.POST.get("action") == "preview"
+    if form.is_valid() and not previewing:
+        try:
+            services.bot_update(bot=bot, data=form.changes())
+        except ApplicationError as exc:
+            add_error(form, exc)
+        else:
+            messages.success(request, "Notices saved.")
+            return _back_to_settings(bot)
+    return _settings_page(request, bot, notices_form=form, notices_previewed=previewing)
+
+
+@tenant_required
+@require_POST
+def bot_disconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    try:
+        services.bot_disconnect(bot=bot)
+    except ApplicationError as exc:
+        messages.error(request, f"Nothing was changed. {exc.message}")
+    else:
+        messages.success(request, "Disconnected: Telegram sends updates straight to your endpoint again.")
+    return _back_to_settings(bot)
+
+
+@tenant_required
+@require_POST
+def bot_reconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    try:
+        services.bot_reconnect(bot=bot, adopt_current=request.POST.get("adopt") == "1")
+    except ApplicationError as exc:
+        messages.error(request, f"The bot was not reconnected. {exc.message}")
+    else:
+        if bot.is_token_mode:
+            messages.success(request, "Reconnected: Telegram sends updates through BotPresto again.")
+        else:
+            messages.success(request, "Marked as waiting: run the setWebhook command to forward through BotPresto.")
+    return _back_to_settings(bot)
+
+
+@tenant_required
+def bot_delete(request: HttpRequest, bot_id: UUID) -> HttpResponse:
+    bot = _bot(request, bot_id)
+    error = None
+    if request.method == "POST":
+        try:
+            services.bot_delete(bot=bot)
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"{bot} was deleted.")
+            return redirect("dashboard")
+    report = selectors.bot_webhook_report(bot=bot)
+    return render(request, "bots/bot_delete.html", {"bot": bot, "report": report, "error": error})
+
+
+@tenant_required
+def bot_users(request: HttpRequest, bot_id: UUID) -> HttpResponseBase:
+    bot = _bot(request, bot_id)
+    form = EndUserFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    users = end_users_for_bot(
+        bot=bot,
+        search=filters.get("q", ""),
+        language=filters.get("language", ""),
+        active_within=filters.get("active_within", ""),
+    )
+    if request.GET.get("format") == "csv":
+        return end_users_csv_response(users=users, bot_uuid=bot.uuid)
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "bots/bot_users.html", {"bot": bot, "form": form, "page": page, "query": query.urlencode()})

@@ -1,0 +1,48 @@
+"""The one way the API renders errors: ``{"code": ..., "detail": ..., "fields": {...}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from botpresto.core.errors import ApplicationError
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API error reads ``{"code": ..., "detail": ..., "fields": {...}}``."""
+    fields: dict[str, Any]
+    if isinstance(exc, ApplicationError):
+        fields = {exc.field: [exc.message]} if exc.field else {}
+        return Response({"code": exc.code, "detail": exc.message, "fields": fields}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        first = next(iter(fields.values()), ["Invalid input."])
+        message = first[0] if isinstance(first, list) and first else str(first)
+        response.data = {"code": "invalid", "detail": str(message), "fields": fields}
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        response.data = {"code": code, "detail": str(exc.detail), "fields": {}}
+    return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for a URL no route matches: the API's error body under /api/, the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "Not found.", "fields": {}}, status=404)
+    return page_not_found(request, exception)

@@ -1,0 +1,70 @@
+"""The offline demo's Telegram side: the Bot API stand-in and a sample bot endpoint.
+
+The sample bot's webhook points at the sample endpoint, which answers every
+text message with a webhook reply (a sendMessage carried in its 200 answer),
+as many real bots do. Connect the bot to BotPresto and the same conversation
+flows through the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from botpresto.devtools.standin import StandIn
+
+DEMO_TOKEN = os.environ.get("DEMO_BOT_TOKEN", "5550001234:AAdemo-local-only-token-0000000000")
+ENDPOINT_SECRET = "demo-endpoint-secret"
+STANDIN_PORT = int(os.environ.get("DEMO_STANDIN_PORT", "8081"))
+ENDPOINT_PORT = int(os.environ.get("DEMO_ENDPOINT_PORT", "8082"))
+
+
+class EchoBot(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("X-Telegram-Bot-Api-Secret-Token") != ENDPOINT_SECRET:
+            self.send_response(403)
+            self.end_headers()
+            return
+        update = json.loads(body or b"{}")
+        message = update.get("message") or {}
+        reply = b""
+        if "text" in message:
+            reply = json.dumps(
+                {"method": "sendMessage", "chat_id": message["chat"]["id"], "text": f"Echo: {message['text']}"}
+            ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, format: str, *args: object) -> None:
+        print(f"sample endpoint: {format % args}", flush=True)
+
+
+def main() -> None:
+    endpoint = ThreadingHTTPServer(("127.0.0.1", ENDPOINT_PORT), EchoBot)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    standin = StandIn("127.0.0.1", STANDIN_PORT, retry_base_delay=2.0, retry_max_delay=30.0).start()
+    standin.add_bot(
+        DEMO_TOKEN,
+        username="presto_demo_bot",
+        first_name="Presto Demo",
+        webhook_url=f"http://127.0.0.1:{ENDPOINT_PORT}/hook",
+        secret_token=ENDPOINT_SECRET,
+    )
+    print(f"Telegram stand-in on {standin.url}; sample endpoint on http://127.0.0.1:{ENDPOINT_PORT}/hook", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        standin.stop()
+        endpoint.shutdown()
+
+
+if __name__ == "__main__":
+    main()

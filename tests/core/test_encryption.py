@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import base64
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+
+from botpresto.bots.models import Bot
+from botpresto.core.crypto import DecryptionError
+from botpresto.core.fields import EncryptedTextField
+from tests.conftest import Party
+from tests.factories import bot_make
+
+pytestmark = pytest.mark.django_db
+TOKEN = "7000000999:AAHsecretsecretsecretsecretsecret12"
+
+
+def raw(bot: Bot, column: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM botpresto_bot WHERE id = %s", [bot.id])
+        return str(cursor.fetchone()[0])
+
+
+def set_raw(bot: Bot, column: str, value: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE botpresto_bot SET {column} = %s WHERE id = %s", [value, bot.id])
+
+
+def ring(*ids: str) -> str:
+    """An ENCRYPTION_KEYS value with one made-up key per id; the first seals."""
+    return ",".join(f"{i}:{base64.b64encode((i * 32).encode()[:32]).decode()}" for i in ids)
+
+
+def test_it_reads_back_what_was_written(owner: Party) -> None:
+    bot = bot_make(owner.tenant, token=TOKEN)
+    assert Bot.objects.get(id=bot.id).token == TOKEN
+
+
+def test_the_database_never_holds_the_plain_text(owner: Party) -> None:
+    bot = bot_make(owner.tenant, token=TOKEN)
+    stored = raw(bot, "token")
+    assert TOKEN not in stored
+    assert "AAHsecret" not in stored
+    assert stored.startswith("v1:")
+
+
+def test_two_writes_of_one_value_differ(owner: Party) -> None:
+    bot = bot_make(owner.tenant, token=TOKEN)
+    first = raw(bot, "token")
+    bot.save()
+    assert raw(bot, "token") != first
+
+
+def test_a_value_sealed_under_an_old_key_opens_after_the_ring_changes(owner: Party) -> None:
+    with override_settings(ENCRYPTION_KEYS=ring("old")):
+        bot = bot_make(owner.tenant, token=TOKEN)
+    with override_settings(ENCRYPTION_KEYS=ring("new", "old")):
+        assert Bot.objects.get(id=bot.id).token == TOKEN
+
+
+def test_rotation_reseals_under_the_primary_key(owner: Party, capsys: pytest.CaptureFixture[str]) -> None:
+    with override_settings(ENCRYPTION_KEYS=ring("old")):
+        bot = bot_make(owner.tenant, token=TOKEN, mixpanel_token="mp-token")
+    with override_settings(ENCRYPTION_KEYS=ring("new", "old")):
+        call_command("rotate_encryption_keys")
+        assert "re-sealed" in capsys.readouterr().out
+        call_command("rotate_encryption_keys")  # a second run finds nothing to do
+        assert "total: 0 re-sealed" in capsys.readouterr().out
+    assert raw(bot, "token").startswith("v1:new:")
+    with override_settings(ENCRYPTION_KEYS=ring("new")):
+        reloaded = Bot.objects.get(id=bot.id)
+        assert (reloaded.token, reloaded.mixpanel_token) == (TOKEN, "mp-token")
+
+
+def test_a_tampered_value_fails_loudly(owner: Party) -> None:
+    bot = bot_make(owner.tenant, token=TOKEN)
+    sealed = raw(bot, "token")
+    flipped = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
+    set_raw(bot, "token", flipped)
+    with pytest.raises(DecryptionError, match="does not open"):
+        Bot.objects.get(id=bot.id)
+
+
+def test_a_value_moved_to_another_column_does_not_open(owner: Party) -> None:
+    bot = bot_make(owner.tenant, token=TOKEN)
+    set_raw(bot, "endpoint_secret", raw(bot, "token"))
+    with pytest.raises(DecryptionError):
+        Bot.objects.get(id=bot.id)
+
+
+def test_a_value_sealed_by_an_unknown_key_names_the_problem(owner: Party) -> None:
+    with override_settings(ENCRYPTION_KEYS=ring("gone")):
+        bot = bot_make(owner.tenant, token=TOKEN)
+    with pytest.raises(DecryptionError, match="not in ENCRYPTION_KEYS"):
+        Bot.objects.get(id=bot.id)
+
+
+def test_the_value_never_shows_in_repr(owner: Party) -> None:
+    bot = bot_make(owner.tenant, token=TOKEN)
+    assert TOKEN not in repr(Bot.objects.get(id=bot.id).token)
+    assert TOKEN not in repr(Bot.objects.get(id=bot.id).__dict__)
+
+
+def test_the_field_refuses_lookups_other_than_isnull(owner: Party) -> None:
+    bot_make(owner.tenant, token=TOKEN)
+    with pytest.raises(TypeError, match="only the isnull lookup"):
+        list(Bot.objects.filter(token=TOKEN))
+    assert Bot.objects.filter(mixpanel_token__isnull=True).count() == 1
+
+
+def test_the_field_refuses_unique_and_indexes() -> None:
+    with pytest.raises(ValueError, match="cannot be unique"):
+        EncryptedTextField(unique=True)
+    with pytest.raises(ValueError, match="cannot be db_index"):
+        EncryptedTextField(db_index=True)
