@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.t
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo bench bench-drain clean venv
+.PHONY: run test test-fast lint format migrate demo bench bench-drain upgrade-check clean venv
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,16 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	DEBUG=$${DEBUG:-true} $(BIN)/mypy .
 	DEBUG=$${DEBUG:-true} $(BIN)/pytest $(PYTEST_ARGS)
+
+# The same without the slow tests (browser, schema fuzzing, real worker and server processes).
+test-fast: $(STAMP)
+	DEBUG=$${DEBUG:-true} $(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=$${DEBUG:-true} $(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+# Which pinned dependencies have newer releases (upgrade one at a time, run make test, commit).
+upgrade-check: $(STAMP)
+	$(BIN)/python -m pip list --outdated
 
 # The proxy against a direct call and a minimal Django forwarder (README, performance). Needs Redis.
 bench: $(STAMP)

@@ -28,6 +28,6 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
     from django.conf import settings
 
     if "proxy" in getattr(settings, "INSTALLED_APPS", ()):
-        from proxy.routes import table
+        from proxy.runtime import proxy_start
 
-        table.start()
+        proxy_start()

@@ -1,8 +1,13 @@
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from accounts.models import ApiKey, Invitation, Membership, Tenant
+from botpresto.bots.services import tenant_delete
+from botpresto.core.errors import ApplicationError
 
 
 class MembershipInline(admin.TabularInline):
@@ -19,6 +24,21 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
         return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # would delete bots without restoring their webhooks
+        return actions
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, f"Not deleted: {exc.message}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:accounts_tenant_change", args=[object_id]))
+
+    def delete_model(self, request: HttpRequest, obj: Tenant) -> None:
+        tenant_delete(tenant=obj)  # restores each bot's original webhook first, or refuses
 
     @admin.display(ordering="member_count", description="members")
     def member_count(self, obj: Tenant) -> int:

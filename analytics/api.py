@@ -80,10 +80,12 @@ class BotStatsApi(APIView):
 
 
 class UsersFilterSerializer(serializers.Serializer):
-    language = serializers.RegexField(r"^[A-Za-z0-9-]{1,35}$", required=False)
+    """Documents the filter; analytics.selectors.users_filter_parse reads it (the page uses it too)."""
+
+    language = serializers.CharField(required=False, help_text="e.g. de or pt-br (pt matches pt-br)")
     active_within = serializers.ChoiceField(choices=list(selectors.ACTIVITY), required=False)
     blocked = serializers.BooleanField(required=False, allow_null=True, default=None)
-    search = serializers.CharField(required=False, max_length=64, allow_blank=True)
+    search = serializers.CharField(required=False, help_text="Name, @username or Telegram id")
 
 
 class EndUserOutputSerializer(serializers.ModelSerializer):
@@ -109,9 +111,7 @@ class BotUsersApi(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[EndUser]:
         bot = bot_get_for_tenant(tenant=request_tenant(self.request), bot_uuid=self.kwargs["bot_id"])
-        data = UsersFilterSerializer(data=self.request.query_params)
-        data.is_valid(raise_exception=True)
-        return selectors.end_users_for_bot(bot=bot, **data.validated_data)
+        return selectors.end_users_for_bot(bot=bot, filters=selectors.users_filter_parse(self.request.query_params))
 
     @extend_schema(
         parameters=[

@@ -7,6 +7,9 @@ hold (README, "Performance — analytics drain").
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +19,7 @@ from django.utils import timezone
 from analytics.models import BotDailyStats, BotHourlyStats, EndUser, StatsCounters
 from analytics.stats import COUNTERS, MAPS, HourCounters, merged, percentile, top
 from botpresto.bots.models import Bot
+from botpresto.core.errors import ApplicationError
 
 # period: (length, series step)
 PERIODS: dict[str, tuple[timedelta, timedelta]] = {
@@ -24,6 +28,35 @@ PERIODS: dict[str, tuple[timedelta, timedelta]] = {
     "30d": (timedelta(days=30), timedelta(days=1)),
 }
 ACTIVITY = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
+USERS_SEARCH_MAX = 64  # a name, an @username or a Telegram id
+USERS_LANGUAGE_MAX = 35  # an IETF tag, as stored
+_LANGUAGE_FILTER = re.compile(rf"[A-Za-z0-9-]{{1,{USERS_LANGUAGE_MAX}}}")
+
+
+@dataclass(frozen=True)
+class UsersFilter:
+    language: str = ""
+    active_within: str = ""
+    blocked: bool | None = None
+    search: str = ""
+
+
+def users_filter_parse(params: Mapping[str, Any]) -> UsersFilter:
+    """The end users page's and API's filter, from query parameters; ApplicationError names a bad one."""
+    language = str(params.get("language") or "").strip()
+    if language and not _LANGUAGE_FILTER.fullmatch(language):
+        raise ApplicationError("A language is a code such as de or pt-br.", field="language")
+    active_within = str(params.get("active_within") or "").strip()
+    if active_within and active_within not in ACTIVITY:
+        raise ApplicationError(f"active_within is one of {', '.join(ACTIVITY)}.", field="active_within")
+    search = str(params.get("search") or "").strip()
+    if len(search) > USERS_SEARCH_MAX:
+        raise ApplicationError(f"A search is at most {USERS_SEARCH_MAX} characters.", field="search")
+    blocked_text = str(params.get("blocked") or "").strip().lower()
+    if blocked_text not in ("", "true", "false"):
+        raise ApplicationError("blocked is true or false.", field="blocked")
+    blocked = None if not blocked_text else blocked_text == "true"
+    return UsersFilter(language=language, active_within=active_within, blocked=blocked, search=search)
 
 
 def _floor(moment: datetime, step: timedelta) -> datetime:
@@ -99,15 +132,11 @@ def bot_stats(*, bot: Bot, period: str, now: datetime | None = None) -> dict[str
 
 
 def end_users_for_bot(
-    *,
-    bot: Bot,
-    language: str = "",
-    active_within: str = "",
-    blocked: bool | None = None,
-    search: str = "",
-    now: datetime | None = None,
+    *, bot: Bot, filters: UsersFilter | None = None, now: datetime | None = None
 ) -> QuerySet[EndUser]:
     """A bot's end users, most recently active first."""
+    filters = filters or UsersFilter()
+    language, active_within, blocked, search = filters.language, filters.active_within, filters.blocked, filters.search
     users = EndUser.objects.filter(bot=bot)
     if language:
         language = language.lower()  # stored lowercase; "pt" matches pt, pt-br, ...

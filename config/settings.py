@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import database, email, env, flag, items, number, text, url
 
@@ -135,11 +136,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Owners' alerts and users' notices have queues of their own, so neither waits behind the
+# other or behind bulk work. A worker started without -Q consumes all three.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("alerts"), Queue("notices")]
+CELERY_TASK_ROUTES = {
+    "botpresto.notifications.tasks.owner_alert*": {"queue": "alerts"},
+    "botpresto.bots.tasks.bot_endpoint_*": {"queue": "alerts"},
+    "botpresto.notifications.tasks.notice_*": {"queue": "notices"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Frequent ticks expire rather than pile up when no worker picked them up in time.
 CELERY_BEAT_SCHEDULE = {
     "maintenance-tick": {"task": "botpresto.bots.tasks.maintenance_tick_task", "schedule": crontab()},
     "webhook-health": {"task": "botpresto.bots.tasks.webhook_health_beat_task", "schedule": crontab()},
+    "owner-alerts-sweep": {"task": "botpresto.notifications.tasks.owner_alerts_sweep_task", "schedule": 30.0},
     "analytics-drain": {"task": "analytics.tasks.analytics_drain_task", "schedule": 2.0, "options": {"expires": 10}},
     "analytics-mixpanel-send": {
         "task": "analytics.tasks.analytics_mixpanel_send_task",

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from analytics.extract import update_metadata
-from botpresto.notifications.notices import notice_target
-from proxy import services
+from botpresto.notifications.notices import notice_target, notice_unblock_record
+from proxy import health as endpoint_health
 from proxy.outbox import outbox
 from proxy.recorder import recorder
 from proxy.routes import Route
@@ -31,6 +31,9 @@ class Health:
     """What this process knows of each bot's endpoint, to skip the shared cache when nothing changed."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.last_success_note: dict[int, float] = {}
         self.failing: set[int] = set()
 
@@ -55,26 +58,33 @@ class Health:
             at,
             meta.get("update_id") if meta else None,
             target.as_json() if target else None,
+            route.failing,
         )
 
 
 health = Health()
 
 
-def _success(bot_id: int, at: float, check_recovery: bool) -> None:
-    services.endpoint_success_record(bot_id=bot_id, at=at, check_recovery=check_recovery)
+def _success(bot_id: int, at: float, failing: bool) -> None:
+    endpoint_health.success_record(bot_id=bot_id, at=at, failing=failing)
 
 
 def _failure(
-    bot_id: int, error: str, status: int | None, at: float, update_id: int | None, notice: dict[str, Any] | None
+    bot_id: int,
+    error: str,
+    status: int | None,
+    at: float,
+    update_id: int | None,
+    notice: dict[str, Any] | None,
+    failing: bool,
 ) -> None:
-    services.endpoint_failure_record(
-        bot_id=bot_id, error=error, upstream_status=status, at=at, update_id=update_id, notice=notice
+    endpoint_health.failure_record(
+        bot_id=bot_id, error=error, upstream_status=status, at=at, update_id=update_id, notice=notice, failing=failing
     )
 
 
 def _unblocked(bot_id: int, chat_id: int) -> None:
-    services.notice_unblock_record(bot_id=bot_id, chat_id=chat_id)
+    notice_unblock_record(bot_id=bot_id, chat_id=chat_id)
 
 
 def _parse(body: bytes | None, route: Route) -> tuple[dict[str, Any] | None, bool]:

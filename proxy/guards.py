@@ -50,8 +50,11 @@ class InFlight:
     """Forwards in flight per bot in this process, capped, never waiting on the lock holder for long."""
 
     def __init__(self) -> None:
-        self._counts: dict[int, int] = {}
         self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self._counts: dict[int, int] = {}
 
     def enter(self, bot_id: int) -> bool:
         with self._lock:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from celery import Task
 from django.db import connections
 
 logger = logging.getLogger(__name__)
@@ -24,31 +23,58 @@ logger = logging.getLogger(__name__)
 MAX_QUEUED = 10_000
 PAUSE_AFTER_ERROR = 5.0
 _LOG_EVERY = 10.0
+Work = tuple[Callable[..., Any], tuple[Any, ...]]
 
 
 class Outbox:
+    """Work queued by requests, run by one thread per process (started with the server: proxy.runtime)."""
+
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] = queue.Queue(MAX_QUEUED)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget queued work and counts, and stop the thread (tests)."""
+        if self._thread is not None:
+            self._queue.put(None)  # the thread's last item: it stops
+        self._queue: queue.Queue[Work | None] = queue.Queue(MAX_QUEUED)
         self._paused_until = 0.0
         self._last_log = 0.0
-        self.synchronous = False  # run work in the caller (tests of the logic itself)
         self.dropped = 0
+        self._thread = None
+
+    def start(self) -> None:
+        """Run queued work from a background thread of this process (once)."""
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, args=(self._queue,), name="proxy-outbox", daemon=True
+                )
+                self._thread.start()
 
     def put(self, work: Callable[..., Any], *args: Any) -> None:
         """Run ``work(*args)`` soon, off the caller's thread. Never blocks, never raises."""
-        if self.synchronous:
-            self._run_one(work, args)
-            return
-        self._ensure_thread()
         try:
             self._queue.put_nowait((work, args))
         except queue.Full:
             self._drop("queue_full")
 
+    def drain(self) -> int:
+        """Run what is queued now in the caller's thread (exit, and tests that have no server thread)."""
+        done = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return done
+            if item is not None:
+                self._run_one(*item)
+                done += 1
+            self._queue.task_done()
+
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until queued work is done (tests, shutdown)."""
+        """Wait until the thread has done the queued work."""
         deadline = time.monotonic() + timeout
         while self._queue.unfinished_tasks:
             if time.monotonic() > deadline:
@@ -56,27 +82,18 @@ class Outbox:
             time.sleep(0.005)
         return True
 
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="proxy-outbox", daemon=True)
-                self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            work, args = self._queue.get()
+    def _loop(self, work_queue: queue.Queue[Work | None]) -> None:
+        while (item := work_queue.get()) is not None:
             try:
                 if time.monotonic() < self._paused_until:
                     self._drop("paused")
                 else:
-                    self._run_one(work, args)
+                    self._run_one(*item)
             finally:
-                if self._queue.empty():
+                if work_queue.empty():
                     # Idle now: hold no database connection (the database cache, eager tasks) until next time.
                     connections.close_all()
-                self._queue.task_done()
+                work_queue.task_done()
 
     def _run_one(self, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
         try:
@@ -94,8 +111,3 @@ class Outbox:
 
 
 outbox = Outbox()
-
-
-def task_publish(task: Task, *args: Any) -> None:
-    """Queue a Celery task without retrying a broker that is down (the outbox counts the loss)."""
-    task.apply_async(args=args, retry=False)

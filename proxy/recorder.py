@@ -24,21 +24,38 @@ MAX_BATCH = 1000
 
 
 class Recorder:
+    """Records gathered by requests, written by one thread per process (started with the server: proxy.runtime)."""
+
     def __init__(self) -> None:
-        self._pending: deque[dict[str, Any]] = deque()
         self._write_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self.synchronous = False  # write in the caller (tests that read the buffer right after a request)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what is gathered and stop the thread (tests)."""
+        self._stop.set()
+        self._stop = threading.Event()
+        self._pending: deque[dict[str, Any]] = deque()
+        self._thread = None
+
+    def start(self) -> None:
+        """Write gathered records from a background thread of this process (once)."""
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, args=(self._stop,), name="proxy-recorder", daemon=True
+                )
+                self._thread.start()
+                atexit.register(self.flush)
 
     def put(self, record: dict[str, Any]) -> None:
         """Never blocks, never raises (the buffer counts what it loses)."""
-        if self.synchronous or len(self._pending) >= MAX_QUEUED:
+        if len(self._pending) >= MAX_QUEUED:
             record_push(record)
             return
         self._pending.append(record)
-        if self._thread is None or not self._thread.is_alive():
-            self._start()
 
     def flush(self) -> None:
         """Write everything gathered so far (the thread, tests, exit)."""
@@ -49,15 +66,7 @@ class Recorder:
                     batch.append(self._pending.popleft())
                 records_push(batch)
 
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="proxy-recorder", daemon=True)
-                self._thread.start()
-                atexit.register(self.flush)
-
-    def _loop(self) -> None:
-        stop = threading.Event()
+    def _loop(self, stop: threading.Event) -> None:
         while not stop.wait(INTERVAL):
             if self._pending:
                 self.flush()

@@ -52,11 +52,8 @@ class Route:
     telegram_id: int | None
     username: str
     notices: bool  # token mode, notices on, a token that still works
+    failing: bool  # the endpoint is failing (the owners were alerted): a success ends it
     updated_at: datetime
-
-    @property
-    def failing(self) -> bool:
-        return self.status == Bot.Status.FAILING
 
 
 class CertificateFiles:
@@ -96,6 +93,7 @@ def _bots() -> QuerySet[Bot]:
         "telegram_id",
         "username",
         "notices_enabled",
+        "endpoint_failing_since",
         "updated_at",
     ).annotate(has_token=ExpressionWrapper(Q(token__isnull=False), output_field=BooleanField()))
 
@@ -231,7 +229,7 @@ class RouteTable:
             bot_id=bot.id,
             uuid=str(bot.uuid),
             status=bot.status,
-            forwards=bot.forwards,
+            forwards=bot.status not in (Bot.Status.DISCONNECTED, Bot.Status.BYPASSED, Bot.Status.WEBHOOK_CHANGED),
             upstream_url=str(bot.upstream_url),
             proxy_secret=str(bot.proxy_secret).encode(),
             endpoint_secret=str(bot.endpoint_secret) if bot.endpoint_secret else None,
@@ -241,6 +239,7 @@ class RouteTable:
             notices=(
                 bot.is_token_mode and bot.notices_enabled and has_token and bot.status != Bot.Status.TOKEN_REVOKED
             ),
+            failing=bot.endpoint_failing_since is not None,
             updated_at=bot.updated_at,
         )
 

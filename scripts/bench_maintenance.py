@@ -88,9 +88,9 @@ def main() -> None:
 
     now = timezone.now()
     window = MaintenanceWindow.objects.create(starts_at=now, ends_at=now + timedelta(hours=1), reason="benchmark")
-    maintenance_start(window=window, dispatch=False)
+    maintenance_start(window=window)
     bypass = timed(MaintenanceSwitch.Direction.BYPASS, window)
-    window = maintenance_end(window=window, dispatch=False)
+    window = maintenance_end(window=window)
     reconnect = timed(MaintenanceSwitch.Direction.RECONNECT, window)
     standin.stop()
 

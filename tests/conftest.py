@@ -67,6 +67,36 @@ def outsider(db: None) -> Party:
     return Party(user, tenant, api_key_create(tenant=tenant, name="eve key", created_by=user).plaintext)
 
 
+def alerts_send() -> list[Any]:
+    """Send the owner alerts waiting in the outbox, as the alerts worker would; returns the mail outbox."""
+    from django.core import mail
+
+    from botpresto.notifications.alerts import alert_send
+    from botpresto.notifications.models import OwnerAlert
+
+    for alert_id in OwnerAlert.objects.filter(sent_at__isnull=True).order_by("id").values_list("id", flat=True):
+        alert_send(alert_id=alert_id)
+    return list(mail.outbox)
+
+
+@pytest.fixture
+def proxy_threads() -> Iterator[None]:
+    """The proxy's background threads, as a server starts them (live-server tests, committed rows only)."""
+    from proxy.outbox import outbox
+    from proxy.recorder import recorder
+    from proxy.routes import table
+    from proxy.runtime import proxy_start
+
+    for singleton in (table, outbox, recorder):
+        singleton.reset()
+    proxy_start()
+    yield
+    outbox.flush()
+    recorder.flush()
+    for singleton in (table, outbox, recorder):
+        singleton.reset()
+
+
 @pytest.fixture
 def standin(settings: Any) -> Iterator[StandIn]:
     """The Telegram stand-in on a free port, with the client pointed at it.

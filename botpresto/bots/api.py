@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -25,7 +26,8 @@ class BotOutputSerializer(serializers.Serializer):
     username = serializers.CharField()
     name = serializers.CharField()
     mode = serializers.ChoiceField(choices=Bot.Mode.choices)
-    status = serializers.ChoiceField(choices=Bot.Status.choices)
+    status = serializers.ChoiceField(choices=Bot.Status.choices, source="shown_status")
+    endpoint_failing_since = serializers.DateTimeField(allow_null=True)
     proxy_url = serializers.CharField()
     upstream_url = serializers.CharField()
     has_endpoint_secret = serializers.SerializerMethodField()
@@ -53,29 +55,45 @@ class BotOutputSerializer(serializers.Serializer):
         return bool(bot.mixpanel_token)
 
 
-class BotCreateInputSerializer(serializers.Serializer):
-    token = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    endpoint_secret = serializers.CharField(required=False, allow_blank=True, max_length=256)
-    upstream_url = serializers.CharField(required=False, allow_blank=True, max_length=2048)
-    certificate = serializers.CharField(required=False, allow_blank=True, max_length=16384)
-    mixpanel_token = serializers.CharField(required=False, allow_blank=True, max_length=200)
+def _text(**kwargs: Any) -> serializers.CharField:
+    """Converts only: what a value may be is the service's to say (botpresto.bots.validation)."""
+    return serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False, **kwargs)
 
 
-class BotUpdateInputSerializer(serializers.Serializer):
-    endpoint_secret = serializers.CharField(required=False, allow_blank=True, max_length=256)
-    upstream_url = serializers.CharField(required=False, max_length=2048)
-    certificate = serializers.CharField(required=False, allow_blank=True, max_length=16384)
-    mixpanel_token = serializers.CharField(required=False, allow_blank=True, max_length=200)
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, naming them, instead of ignoring them."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
+
+class BotCreateInputSerializer(StrictSerializer):
+    token = _text(help_text="From @BotFather. Without it the bot is connected in manual mode.")
+    endpoint_secret = _text()
+    upstream_url = _text(help_text="Your endpoint. Token mode: defaults to the bot's current webhook.")
+    certificate = _text(help_text="Your endpoint's self-signed certificate (public PEM), if it has one.")
+    mixpanel_token = _text()
+    username = _text(help_text="Manual mode: the bot's username, shown on the dashboard.")
+
+
+class BotUpdateInputSerializer(StrictSerializer):
+    endpoint_secret = _text()
+    upstream_url = _text()
+    certificate = _text()
+    mixpanel_token = _text()
     notices_enabled = serializers.BooleanField(required=False)
-    notice_texts = serializers.DictField(child=serializers.CharField(max_length=1000), required=False)
-    notice_default_language = serializers.CharField(required=False, max_length=16)
+    notice_texts = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    notice_default_language = _text()
 
 
-class TokenInputSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=100)
+class TokenInputSerializer(StrictSerializer):
+    token = _text()
 
 
-class ReconnectInputSerializer(serializers.Serializer):
+class ReconnectInputSerializer(StrictSerializer):
     adopt_current_webhook = serializers.BooleanField(required=False, default=False)
 
 
@@ -89,60 +107,60 @@ class BotListCreateApi(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = BotCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = {k: v for k, v in data.validated_data.items() if v != ""}
-        tenant = request_tenant(request)
-        if fields.get("token"):
-            bot = services.bot_connect(tenant=tenant, **fields)
-        else:
-            fields.pop("token", None)
-            fields.pop("certificate", None)
-            bot = services.bot_create_manual(tenant=tenant, upstream_url=fields.pop("upstream_url", ""), **fields)
+        bot = services.bot_create(tenant=request_tenant(request), **data.validated_data)
         return Response(BotOutputSerializer(bot).data, status=status.HTTP_201_CREATED)
 
 
-class BotDetailApi(APIView):
+class BotApi(APIView):
+    """An API view on one of the key's tenant's bots (404 for anyone else's)."""
+
+    def bot(self, bot_id: UUID) -> Bot:
+        return selectors.bot_get_for_tenant(tenant=request_tenant(self.request), bot_uuid=bot_id)
+
+    def input(self, serializer: type[serializers.Serializer], **options: Any) -> dict[str, Any]:
+        data = serializer(data=self.request.data, **options)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)
+
+
+class BotDetailApi(BotApi):
     @extend_schema(responses=BotOutputSerializer)
     def get(self, request: Request, bot_id: UUID) -> Response:
-        bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
+        bot = self.bot(bot_id)
         return Response(BotOutputSerializer(bot).data)
 
     @extend_schema(request=BotUpdateInputSerializer, responses=BotOutputSerializer)
     def patch(self, request: Request, bot_id: UUID) -> Response:
-        bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
-        data = BotUpdateInputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        bot = services.bot_update(bot=bot, data=dict(data.validated_data))
+        bot = self.bot(bot_id)
+        bot = services.bot_update(bot=bot, data=self.input(BotUpdateInputSerializer, partial=True))
         return Response(BotOutputSerializer(bot).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, bot_id: UUID) -> Response:
-        bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
+        bot = self.bot(bot_id)
         services.bot_delete(bot=bot)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class BotRotateTokenApi(APIView):
+class BotRotateTokenApi(BotApi):
     @extend_schema(request=TokenInputSerializer, responses=BotOutputSerializer)
     def post(self, request: Request, bot_id: UUID) -> Response:
-        bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
-        data = TokenInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        bot = services.bot_token_rotate(bot=bot, new_token=data.validated_data["token"])
+        bot = self.bot(bot_id)
+        bot = services.bot_token_rotate(bot=bot, new_token=self.input(TokenInputSerializer).get("token") or "")
         return Response(BotOutputSerializer(bot).data)
 
 
-class BotDisconnectApi(APIView):
+class BotDisconnectApi(BotApi):
     @extend_schema(request=None, responses=BotOutputSerializer)
     def post(self, request: Request, bot_id: UUID) -> Response:
-        bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
+        bot = self.bot(bot_id)
         return Response(BotOutputSerializer(services.bot_disconnect(bot=bot)).data)
 
 
-class BotReconnectApi(APIView):
+class BotReconnectApi(BotApi):
     @extend_schema(request=ReconnectInputSerializer, responses=BotOutputSerializer)
     def post(self, request: Request, bot_id: UUID) -> Response:
-        bot = selectors.bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
-        data = ReconnectInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        bot = services.bot_reconnect(bot=bot, adopt_current=data.validated_data["adopt_current_webhook"])
+        bot = self.bot(bot_id)
+        adopt = self.input(ReconnectInputSerializer)["adopt_current_webhook"]
+        bot = services.bot_reconnect(bot=bot, adopt_current=adopt)
         return Response(BotOutputSerializer(bot).data)

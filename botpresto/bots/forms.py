@@ -1,4 +1,8 @@
-"""Forms of the owner pages. Secrets use password inputs that never render a value back."""
+"""Forms of the owner pages: they convert types and carry the shared limits; the services refuse.
+
+Secrets use password inputs that never render a value back. Length limits are on the
+inputs (the browser keeps to them); what a service refuses shows next to its field.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +11,55 @@ from typing import Any, NamedTuple
 from django import forms
 from django.utils.translation import get_language_info
 
+from analytics.selectors import USERS_LANGUAGE_MAX, USERS_SEARCH_MAX
+from botpresto.bots import validation as limits
 from botpresto.bots.models import Bot
-from botpresto.bots.services import NOTICE_MAX_LENGTH
 from botpresto.core.errors import ApplicationError
 from botpresto.notifications.notices import DEFAULT_NOTICES
-
-CERTIFICATE_MAX_BYTES = 16 * 1024
 
 
 def form_add_error(form: forms.Form, exc: ApplicationError) -> None:
     """Show a service's refusal next to the field it names, else above the form."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    field = getattr(form, "service_fields", {}).get(exc.field, exc.field)
+    form.add_error(field if field in form.fields else None, exc.message)
 
 
-def _secret_input(**attrs: Any) -> forms.PasswordInput:
-    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false", **attrs})
+def _text(
+    *, max_length: int, required: bool = False, widget: forms.Widget | None = None, **kwargs: Any
+) -> forms.CharField:
+    """A text field that only converts: the service checks it, the browser keeps to ``max_length``."""
+    widget = widget or forms.TextInput()
+    widget.attrs.update({"maxlength": str(max_length), **({"required": True} if required else {})})
+    return forms.CharField(required=False, widget=widget, **kwargs)
+
+
+def _secret_input() -> forms.PasswordInput:
+    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"})
 
 
 def _token_field(**kwargs: Any) -> forms.CharField:
     options: dict[str, Any] = {
         "label": "Bot token",
-        "max_length": 100,
-        "widget": _secret_input(),
         "help_text": "From @BotFather, e.g. <code>123456:ABC-DEF…</code>. We keep it encrypted and never show it.",
     }
-    return forms.CharField(**{**options, **kwargs})
+    return _text(max_length=limits.TOKEN_MAX, required=True, widget=_secret_input(), **{**options, **kwargs})
 
 
 def _endpoint_secret_field(**kwargs: Any) -> forms.CharField:
-    options: dict[str, Any] = {"label": "Endpoint secret", "max_length": 256, "required": False}
-    return forms.CharField(widget=_secret_input(), **{**options, **kwargs})
+    return _text(max_length=limits.SECRET_MAX, widget=_secret_input(), label="Endpoint secret", **kwargs)
 
 
 def _mixpanel_field(**kwargs: Any) -> forms.CharField:
     options: dict[str, Any] = {
         "label": "Mixpanel project token",
-        "max_length": 200,
-        "required": False,
         "help_text": "Updates are sent to your Mixpanel project as events. Leave empty to skip analytics.",
     }
-    return forms.CharField(widget=_secret_input(), **{**options, **kwargs})
+    return _text(max_length=limits.MIXPANEL_TOKEN_MAX, widget=_secret_input(), **{**options, **kwargs})
 
 
-def _upstream_field(**kwargs: Any) -> forms.CharField:
+def _upstream_field(*, required: bool, **kwargs: Any) -> forms.CharField:
     widget = forms.URLInput(attrs={"placeholder": "https://bot.example.com/webhook", "spellcheck": "false"})
-    return forms.CharField(label="Endpoint URL", max_length=2048, widget=widget, **kwargs)
+    return _text(max_length=limits.URL_MAX, required=required, widget=widget, label="Endpoint URL", **kwargs)
 
 
 class ConnectForm(forms.Form):
@@ -73,30 +81,19 @@ class ConnectForm(forms.Form):
     )
     mixpanel_token = _mixpanel_field()
 
-    def clean_certificate(self) -> str:
+    def clean_certificate(self) -> bytes:
+        """The uploaded file's bytes (one past the limit at most: the service refuses what is too large)."""
         upload = self.cleaned_data.get("certificate")
-        if not upload:
-            return ""
-        if upload.size > CERTIFICATE_MAX_BYTES:
-            raise forms.ValidationError("That file is too large for a certificate (16 KB at most).")
-        try:
-            text = upload.read().decode("ascii").strip()
-        except UnicodeDecodeError:
-            raise forms.ValidationError("Upload the certificate in PEM format (a text file).") from None
-        if "-----BEGIN CERTIFICATE-----" not in text or "PRIVATE KEY" in text:
-            raise forms.ValidationError(
-                "That is not a PEM certificate. Upload the public certificate only, never the private key."
-            )
-        return text
+        return upload.read(limits.CERTIFICATE_MAX + 1) if upload else b""
 
 
 class ManualForm(forms.Form):
-    upstream_url = _upstream_field(help_text="Where your bot receives updates now.")
+    upstream_url = _upstream_field(required=True, help_text="Where your bot receives updates now.")
     endpoint_secret = _endpoint_secret_field(
         help_text="If your bot checks <code>X-Telegram-Bot-Api-Secret-Token</code>, the value it expects."
     )
-    username = forms.CharField(
-        label="Bot username", max_length=64, required=False, help_text="Shown on your dashboard, e.g. @my_bot."
+    username = _text(
+        max_length=limits.USERNAME_MAX + 1, label="Bot username", help_text="Shown on your dashboard, e.g. @my_bot."
     )
     mixpanel_token = _mixpanel_field()
 
@@ -106,7 +103,7 @@ class TokenRotateForm(forms.Form):
 
 
 class EndpointForm(forms.Form):
-    upstream_url = _upstream_field(help_text="Updates are forwarded here.")
+    upstream_url = _upstream_field(required=True, help_text="Updates are forwarded here.")
     endpoint_secret = _endpoint_secret_field(help_text="Leave empty to keep the current one.")
     clear_endpoint_secret = forms.BooleanField(label="Remove the endpoint secret", required=False)
 
@@ -120,7 +117,13 @@ class EndpointForm(forms.Form):
 
 
 class MixpanelForm(forms.Form):
-    mixpanel_token = _mixpanel_field(label="New Mixpanel project token", required=True, help_text="")
+    mixpanel_token = _mixpanel_field(label="New Mixpanel project token", help_text="")
+
+    def clean_mixpanel_token(self) -> str:
+        token: str = self.cleaned_data["mixpanel_token"]
+        if not token.strip():  # an empty "replace" is a slip, not a wish to remove it (that has its own button)
+            raise forms.ValidationError("Paste the new token (or remove the token with the button below).")
+        return token
 
 
 def language_name(code: str) -> str:
@@ -145,8 +148,10 @@ class NoticesForm(forms.Form):
         required=False,
         help_text="While your endpoint is down, users who write to the bot get this notice instead of silence.",
     )
-    notice_default_language = forms.ChoiceField(
+    notice_default_language = forms.CharField(
         label="Language for everyone else",
+        required=False,
+        widget=forms.Select(),
         help_text="Users whose Telegram language is not listed below get the notice in this language.",
     )
 
@@ -160,19 +165,24 @@ class NoticesForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
+        self.notice_max = limits.NOTICE_MAX
+        # The service names a text "notice_texts.<code>"; here it is the field text_<code>.
         self.languages = list(dict.fromkeys([*DEFAULT_NOTICES, *(bot.notice_texts or {}), bot.notice_default_language]))
-        default_language = self.fields["notice_default_language"]
-        assert isinstance(default_language, forms.ChoiceField)
-        default_language.choices = [(c, f"{language_name(c)} ({c})") for c in self.languages]
+        select = self.fields["notice_default_language"].widget
+        assert isinstance(select, forms.Select)
+        select.choices = [(c, f"{language_name(c)} ({c})") for c in self.languages]
         for code in self.languages:
-            self.fields[f"text_{code}"] = forms.CharField(
+            self.fields[f"text_{code}"] = _text(
+                max_length=limits.NOTICE_MAX,
                 label=f"{language_name(code)} ({code})",
-                required=False,
-                max_length=NOTICE_MAX_LENGTH,
                 widget=forms.Textarea(
                     attrs={"rows": 2, "dir": "auto", "lang": code, "placeholder": DEFAULT_NOTICES.get(code, "")}
                 ),
             )
+
+    @property
+    def service_fields(self) -> dict[str, str]:
+        return {f"notice_texts.{code}": f"text_{code}" for code in self.languages}
 
     def text_fields(self) -> list[forms.BoundField]:
         return [self[f"text_{code}"] for code in self.languages]
@@ -194,8 +204,8 @@ class NoticesForm(forms.Form):
 
 
 class EndUserFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=100, help_text="Name, @username or Telegram id.")
-    language = forms.CharField(label="Language", required=False, max_length=16, help_text="e.g. de or pt-br.")
+    search = _text(max_length=USERS_SEARCH_MAX, label="Search", help_text="Name, @username or Telegram id.")
+    language = _text(max_length=USERS_LANGUAGE_MAX, label="Language", help_text="e.g. de or pt-br.")
     active_within = forms.ChoiceField(
         label="Active in the last",
         required=False,

@@ -2,9 +2,8 @@
 
 A connected token-mode bot's webhook is read every WEBHOOK_HEALTH_MINUTES,
 spread evenly: each minute the beat checks the bots whose id falls in that
-minute's slot. A webhook someone else took or a revoked token changes the
-bot's status once (a conditional UPDATE), and only that change emails the
-owner, so a check that runs again sends nothing.
+minute's slot. A webhook someone else took or a revoked token is a transition
+of the bot's state (botpresto.bots.states), which alerts the owners once.
 """
 
 from __future__ import annotations
@@ -19,50 +18,11 @@ from django.db.models.functions import Mod
 from django.utils import timezone
 
 from botpresto.bots.models import Bot, MaintenanceWindow
+from botpresto.bots.states import CONNECTED, bot_mark_token_revoked, bot_mark_webhook_changed
 from botpresto.core.telegram import RateLimited, TelegramError, TokenRevoked, WebhookInfo, telegram
 from botpresto.core.throttle import TELEGRAM_BULK, throttle_acquire, throttle_pause
-from botpresto.notifications.emails import bot_owners_notify, token_revoked_text, webhook_changed_text
 
 logger = logging.getLogger(__name__)
-
-CHECKED = (Bot.Status.ACTIVE, Bot.Status.FAILING)  # pointed at us, as far as we know
-# Statuses in which we last knew the webhook to be ours (or ours to give back after maintenance).
-HELD = (Bot.Status.ACTIVE, Bot.Status.FAILING, Bot.Status.BYPASSED)
-
-
-def _status_change(bot: Bot, *, to: str) -> bool:
-    changed = Bot.objects.filter(id=bot.id, status__in=HELD).update(status=to, updated_at=timezone.now())
-    if changed:
-        bot.status = to
-    return bool(changed)
-
-
-def webhook_health_mark_changed(*, bot: Bot, during_maintenance: bool = False) -> bool:
-    """Someone else set the bot's webhook: leave it, mark the bot, tell the owner (once)."""
-    if not _status_change(bot, to=Bot.Status.WEBHOOK_CHANGED):
-        return False
-    logger.warning("webhook_changed bot=%s during_maintenance=%s", bot.uuid, during_maintenance)
-    bot_owners_notify(
-        bot=bot,
-        subject=f"{bot}: its webhook no longer points at BotPresto",
-        body=webhook_changed_text(bot=bot, during_maintenance=during_maintenance),
-        kind="webhook_changed",
-    )
-    return True
-
-
-def webhook_health_mark_revoked(*, bot: Bot) -> bool:
-    """Telegram refuses the token: mark the bot and ask the owner for the new token (once)."""
-    if not _status_change(bot, to=Bot.Status.TOKEN_REVOKED):
-        return False
-    logger.warning("token_revoked bot=%s", bot.uuid)
-    bot_owners_notify(
-        bot=bot,
-        subject=f"{bot}: Telegram no longer accepts its token",
-        body=token_revoked_text(bot=bot),
-        kind="token_revoked",
-    )
-    return True
 
 
 def _interval() -> timedelta:
@@ -70,8 +30,8 @@ def _interval() -> timedelta:
 
 
 def _delivery_problem(bot: Bot, info: WebhookInfo, previous: dict[str, Any], now: datetime) -> bool:
-    """Telegram fails to deliver to us, and not because the owner's endpoint fails (that is FAILING)."""
-    if bot.status == Bot.Status.FAILING or info.url != bot.proxy_url:
+    """Telegram fails to deliver to us, and not because the owner's endpoint fails (that is endpoint health)."""
+    if bot.endpoint_failing_since is not None or info.url != bot.proxy_url:
         return False
     if not info.last_error_message or not info.last_error_date:
         return False
@@ -84,13 +44,13 @@ def _delivery_problem(bot: Bot, info: WebhookInfo, previous: dict[str, Any], now
 
 def webhook_health_check(*, bot: Bot) -> str:
     """Read one bot's webhook, keep what Telegram said, act on it; returns what was found."""
-    if not bot.is_token_mode or not bot.token or bot.status not in CHECKED:
+    if not bot.is_token_mode or not bot.token or bot.status not in CONNECTED:
         return "not_checked"
     throttle_acquire(bucket=TELEGRAM_BULK, rate=settings.MAINTENANCE_CALLS_PER_SECOND)
     try:
         info = telegram.get_webhook_info(str(bot.token))
     except TokenRevoked:
-        webhook_health_mark_revoked(bot=bot)
+        bot_mark_token_revoked(bot=bot)
         return "token_revoked"
     except RateLimited as exc:
         throttle_pause(bucket=TELEGRAM_BULK, seconds=exc.retry_after)
@@ -113,7 +73,7 @@ def webhook_health_check(*, bot: Bot) -> str:
     Bot.objects.filter(id=bot.id).update(webhook_info=info.raw, webhook_checked_at=now, delivery_problem_since=since)
     bot.webhook_info, bot.webhook_checked_at, bot.delivery_problem_since = info.raw, now, since
     if info.url != bot.proxy_url:
-        webhook_health_mark_changed(bot=bot)
+        bot_mark_webhook_changed(bot=bot)
         return "webhook_changed"
     return "delivery_problem" if problem else "ok"
 
@@ -127,29 +87,10 @@ def webhook_health_due(*, now: datetime | None = None) -> list[int]:
     slot = int(now.timestamp() // 60) % slots
     recently = now - _interval() / 2  # the beat ran twice in a minute, or a slow slice overlaps the next
     return list(
-        Bot.objects.filter(mode=Bot.Mode.TOKEN, status__in=CHECKED)
+        Bot.objects.filter(mode=Bot.Mode.TOKEN, status__in=CONNECTED)
         .filter(Q(webhook_checked_at__isnull=True) | Q(webhook_checked_at__lt=recently))
         .annotate(slot=Mod("id", slots))
         .filter(slot=slot)
         .order_by("id")
         .values_list("id", flat=True)
-    )
-
-
-def webhook_health_manual_refresh(*, now: datetime | None = None) -> int:
-    """Manual-mode bots: waiting (never an update), silent (none for MANUAL_SILENT_HOURS) or active."""
-    now = now or timezone.now()
-    silent_before = now - timedelta(hours=settings.MANUAL_SILENT_HOURS)
-    S = Bot.Status
-    manual = Bot.objects.filter(mode=Bot.Mode.MANUAL)
-    return (
-        manual.filter(status__in=[S.ACTIVE, S.SILENT], last_update_at__isnull=True).update(
-            status=S.WAITING, updated_at=now
-        )
-        + manual.filter(status__in=[S.ACTIVE, S.WAITING], last_update_at__lt=silent_before).update(
-            status=S.SILENT, updated_at=now
-        )
-        + manual.filter(status__in=[S.WAITING, S.SILENT], last_update_at__gte=silent_before).update(
-            status=S.ACTIVE, updated_at=now
-        )
     )

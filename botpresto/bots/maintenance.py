@@ -15,7 +15,6 @@ import math
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -23,12 +22,18 @@ from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from botpresto.bots.models import Bot, MaintenanceSwitch, MaintenanceWindow
-from botpresto.bots.switch import CONNECTED, Outcome, maintenance_bot_switch
+from botpresto.bots.states import CONNECTED
+from botpresto.bots.switch import Outcome, maintenance_bot_switch
+from botpresto.core.enqueue import task_enqueue
 from botpresto.core.errors import ApplicationError
-from botpresto.notifications.emails import maintenance_notice_text, owners_notify
+from botpresto.core.retry import TRANSIENT_ERRORS
+from botpresto.notifications.alerts import alert_record
+from botpresto.notifications.models import OwnerAlert
 
 logger = logging.getLogger(__name__)
 
+SWITCH_TASK = "botpresto.bots.tasks.maintenance_switch_task"
+MAX_ATTEMPTS = 10  # tries of one bot while Telegram is unavailable or asks us to wait
 LEASE = timedelta(minutes=5)  # a running row untouched this long belongs to a worker that died
 STALLED = timedelta(minutes=2)  # no row moved this long: the tick hands the rest to new tasks
 Direction = MaintenanceSwitch.Direction
@@ -54,31 +59,39 @@ def _rows_create(window: MaintenanceWindow, direction: str, bot_ids: list[int]) 
 
 
 def maintenance_notify(*, window: MaintenanceWindow) -> int:
-    """Tell the owners of connected bots about the window, once."""
-    claimed = MaintenanceWindow.objects.filter(id=window.id, notified_at__isnull=True).update(
-        notified_at=timezone.now()
-    )
-    if not claimed:
-        return 0
-    bots = Bot.objects.filter(
-        Q(mode=Bot.Mode.TOKEN, status__in=CONNECTED) | (Q(mode=Bot.Mode.MANUAL) & ~Q(status=Bot.Status.DISCONNECTED))
-    ).order_by("username")
-    by_tenant: dict[int, tuple[list[Bot], list[Bot]]] = {}
-    for bot in bots:
-        token_bots, manual_bots = by_tenant.setdefault(bot.tenant_id, ([], []))
-        (token_bots if bot.is_token_mode else manual_bots).append(bot)
-    subject = f"BotPresto maintenance on {window.starts_at:%Y-%m-%d %H:%M} UTC"
-    messages = {
-        tenant_id: (subject, maintenance_notice_text(window=window, token_bots=token, manual_bots=manual))
-        for tenant_id, (token, manual) in by_tenant.items()
-    }
-    return owners_notify(messages=messages, kind="maintenance")
+    """Tell the owners of connected bots about the window, once; returns the tenants told."""
+    with transaction.atomic():
+        claimed = MaintenanceWindow.objects.filter(id=window.id, notified_at__isnull=True).update(
+            notified_at=timezone.now()
+        )
+        if not claimed:
+            return 0
+        bots = Bot.objects.filter(
+            Q(mode=Bot.Mode.TOKEN, status__in=CONNECTED)
+            | (Q(mode=Bot.Mode.MANUAL) & ~Q(status=Bot.Status.DISCONNECTED))
+        ).order_by("username")
+        by_tenant: dict[int, tuple[list[str], list[str]]] = {}
+        for bot in bots:
+            token_bots, manual_bots = by_tenant.setdefault(bot.tenant_id, ([], []))
+            (token_bots if bot.is_token_mode else manual_bots).append(str(bot))
+        for tenant_id, (token_bots, manual_bots) in by_tenant.items():
+            details = {
+                "starts_at": f"{window.starts_at:%Y-%m-%d %H:%M} UTC",
+                "ends_at": f"{window.ends_at:%Y-%m-%d %H:%M} UTC",
+                "reason": window.reason,
+                "token_bots": token_bots,
+                "manual_bots": manual_bots,
+            }
+            alert_record(tenant_id=tenant_id, kind=OwnerAlert.Kind.MAINTENANCE, details=details)
+    logger.info("maintenance_notified window=%s tenants=%d", window.id, len(by_tenant))
+    return len(by_tenant)
 
 
-def maintenance_start(*, window: MaintenanceWindow, dispatch: bool = True) -> MaintenanceWindow:
+def maintenance_start(*, window: MaintenanceWindow) -> MaintenanceWindow:
     """Start the bypass now: a row per connected token-mode bot, then tasks to switch them.
 
-    ``dispatch=False`` leaves the switching to the caller (the emergency command runs it in-process).
+    The emergency command switches the same rows in its own process too: a row is
+    claimed by one of them, so tasks and the command never switch a bot twice.
     """
     now = timezone.now()
     if MaintenanceWindow.objects.filter(state__in=MaintenanceWindow.OPEN).exclude(id=window.id).exists():
@@ -99,12 +112,11 @@ def maintenance_start(*, window: MaintenanceWindow, dispatch: bool = True) -> Ma
     connected = Bot.objects.filter(mode=Bot.Mode.TOKEN, status__in=CONNECTED).order_by("id")
     bot_ids = list(connected.values_list("id", flat=True))
     _rows_create(window, Direction.BYPASS, bot_ids)
-    if dispatch:
-        maintenance_dispatch(window=window, direction=Direction.BYPASS)
+    maintenance_dispatch(window=window, direction=Direction.BYPASS)
     return window
 
 
-def maintenance_end(*, window: MaintenanceWindow, dispatch: bool = True) -> MaintenanceWindow:
+def maintenance_end(*, window: MaintenanceWindow) -> MaintenanceWindow:
     """End the window now: stop bypassing and reconnect every bot that was bypassed (or may have been)."""
     now = timezone.now()
     if window.state == Window.PLANNED:
@@ -126,27 +138,19 @@ def maintenance_end(*, window: MaintenanceWindow, dispatch: bool = True) -> Main
     # Failed and running bypasses may have switched the webhook: the reconnect reads it and decides.
     bot_ids = list(bypass.exclude(state=Row.SKIPPED).order_by("bot_id").values_list("bot_id", flat=True))
     _rows_create(window, Direction.RECONNECT, bot_ids)
-    if dispatch:
-        maintenance_dispatch(window=window, direction=Direction.RECONNECT)
+    maintenance_dispatch(window=window, direction=Direction.RECONNECT)
     return window
 
 
 def maintenance_dispatch(*, window: MaintenanceWindow, direction: str) -> int:
     """Hand the rows left to Celery tasks of MAINTENANCE_CHUNK_SIZE bots each; returns the number of tasks."""
-    from botpresto.bots.tasks import maintenance_switch_task
-
     left = _rows(window, direction).filter(_claimable(timezone.now())).count()
     if not left:
         _window_complete(window=window, direction=direction)
         return 0
     tasks = math.ceil(left / settings.MAINTENANCE_CHUNK_SIZE)
-    window_id = window.id
-
-    def enqueue() -> None:
-        for _ in range(tasks):
-            maintenance_switch_task.delay(window_id, direction)
-
-    transaction.on_commit(enqueue)
+    for _ in range(tasks):
+        task_enqueue(SWITCH_TASK, window.id, direction)
     logger.info("maintenance_dispatched window=%s direction=%s bots=%s tasks=%s", window.id, direction, left, tasks)
     return tasks
 
@@ -187,9 +191,14 @@ def _reconnect_blocked(window: MaintenanceWindow) -> bool:
     )
 
 
-def _touch(row_id: int) -> None:
-    """Keep a claim fresh while its bot waits out a 429 or an outage."""
-    MaintenanceSwitch.objects.filter(id=row_id).update(updated_at=timezone.now())
+def _release(row: MaintenanceSwitch, exc: Exception) -> None:
+    """Telegram is away or asks us to wait: the bot is tried again later, a bounded number of times."""
+    state = Row.PENDING if row.attempts < MAX_ATTEMPTS else Row.FAILED
+    reason = f"Telegram unavailable or rate limited {row.attempts} times" if state == Row.FAILED else ""
+    MaintenanceSwitch.objects.filter(id=row.id).update(state=state, reason=reason, updated_at=timezone.now())
+    logger.info(
+        "maintenance_switch_deferred window=%s bot=%s error=%s", row.window_id, row.bot.uuid, type(exc).__name__
+    )
 
 
 def _finish(row: MaintenanceSwitch, outcome: Outcome) -> None:
@@ -214,7 +223,11 @@ def maintenance_run(
     max_bots: int | None = None,
     on_row: Callable[[MaintenanceSwitch], None] | None = None,
 ) -> int:
-    """Claim and switch this window's bots one at a time until none is left (or ``max_bots``); returns how many."""
+    """Claim and switch this window's bots one at a time until none is left (or ``max_bots``); returns how many.
+
+    A transient Telegram failure puts the bot back and is raised, for the task's retry
+    (or the emergency command's wait) to come back to it.
+    """
     handled = 0
     while max_bots is None or handled < max_bots:
         row = _claim(window, direction)
@@ -223,8 +236,12 @@ def maintenance_run(
                 time.sleep(0.5)  # another worker is still bypassing one of these bots
                 continue
             break
-        touch = partial(_touch, row.id)
-        _finish(row, maintenance_bot_switch(bot=row.bot, direction=direction, touch=touch))
+        try:
+            outcome = maintenance_bot_switch(bot=row.bot, direction=direction)
+        except TRANSIENT_ERRORS as exc:
+            _release(row, exc)
+            raise
+        _finish(row, outcome)
         handled += 1
         if on_row is not None:
             on_row(row)

@@ -15,8 +15,11 @@ class Bot(models.Model):
         MANUAL = "manual", "Manual"
 
     class Status(models.TextChoices):
+        """Where the bot's webhook stands. Only botpresto.bots.states changes it."""
+
         CONNECTING = "connecting", "Connecting"
         ACTIVE = "active", "Active"
+        # Never stored: shown (pages, API) for a live bot whose endpoint is failing (endpoint_failing_since).
         FAILING = "failing", "Endpoint failing"
         DISCONNECTED = "disconnected", "Disconnected"
         BYPASSED = "bypassed", "Bypassed for maintenance"
@@ -24,11 +27,6 @@ class Bot(models.Model):
         WEBHOOK_CHANGED = "webhook_changed", "Webhook changed"
         WAITING = "waiting", "Waiting for first update"
         SILENT = "silent", "Silent"
-
-    # Telegram may be pointed at us in these states, so the proxy forwards.
-    FORWARDING = frozenset(
-        {Status.CONNECTING, Status.ACTIVE, Status.FAILING, Status.TOKEN_REVOKED, Status.WAITING, Status.SILENT}
-    )
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="bots")
@@ -60,6 +58,10 @@ class Bot(models.Model):
     delivery_problem_since = models.DateTimeField(null=True, blank=True)
     # When the proxy last received an update for this bot (manual mode: waiting / silent).
     last_update_at = models.DateTimeField(null=True, blank=True)
+    # The owner's endpoint health, one fact for every process: set when a streak of failed forwards
+    # starts (the owners are alerted), cleared when an update goes through again (they are told).
+    endpoint_failing_since = models.DateTimeField(null=True, blank=True)
+    endpoint_recovered_at = models.DateTimeField(null=True, blank=True)
 
     notices_enabled = models.BooleanField(default=True)
     notice_texts = models.JSONField(default=dict, blank=True, help_text="Language code → notice text.")
@@ -87,8 +89,13 @@ class Bot(models.Model):
         return self.mode == self.Mode.TOKEN
 
     @property
-    def forwards(self) -> bool:
-        return self.status in self.FORWARDING
+    def shown_status(self) -> str:
+        """The status an owner sees: a live bot whose endpoint fails shows as failing."""
+        live = (self.Status.ACTIVE, self.Status.WAITING, self.Status.SILENT)
+        return self.Status.FAILING if self.endpoint_failing_since and self.status in live else self.status
+
+    def get_shown_status_display(self) -> str:
+        return str(self.Status(self.shown_status).label)
 
 
 class MaintenanceWindow(models.Model):
@@ -147,3 +154,48 @@ class MaintenanceSwitch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} bot {self.bot_id} ({self.state})"
+
+
+class BotJob(models.Model):
+    """Staff's action on many bots at once (admin): run by workers, one claimed item per bot."""
+
+    class Action(models.TextChoices):
+        BYPASS = "bypass", "Bypass (point at the original webhook)"
+        RECONNECT = "reconnect", "Reconnect to the proxy"
+        DISCONNECT = "disconnect", "Disconnect (restore the original webhook)"
+        DELETE = "delete", "Delete (restore the original webhook first)"
+
+    action = models.CharField(max_length=16, choices=Action.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "bulk action on bots"
+        verbose_name_plural = "bulk actions on bots"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class BotJobItem(models.Model):
+    """One bot of a bulk action: the row is the claim and the progress record."""
+
+    job = models.ForeignKey(BotJob, on_delete=models.CASCADE, related_name="items")
+    # Kept when the action deletes the bot, so the progress still names it.
+    bot = models.ForeignKey(Bot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    bot_name = models.CharField(max_length=80)
+    state = models.CharField(
+        max_length=16, choices=MaintenanceSwitch.State.choices, default=MaintenanceSwitch.State.PENDING
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "state"], name="botjobitem_progress")]
+
+    def __str__(self) -> str:
+        return f"{self.bot_name} ({self.state})"

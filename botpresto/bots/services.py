@@ -1,25 +1,38 @@
-"""Bot lifecycle: connect, rotate, disconnect, reconnect, delete.
+"""Bot lifecycle: create (with the token or in manual mode), rotate the token, disconnect,
+reconnect, edit, delete.
 
-Pages, the admin, the API and tasks all change bots through these functions.
-Telegram calls are never wrapped in a database transaction: each step saves
-what it learned first, so a crash between two calls leaves a row that the
-next attempt completes (see bot_connect's resume path).
+Pages, the admin, the API and tasks all change bots through these functions, and the
+status changes they cause go through botpresto.bots.states. Telegram calls are never
+wrapped in a database transaction: each step saves what it learned first, so a crash
+between two calls leaves a row that the next attempt completes (see the resume path
+of _bot_connect).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.models import Tenant
+from botpresto.bots import states
 from botpresto.bots.models import Bot
+from botpresto.bots.validation import (
+    SECRET_ALPHABET,
+    certificate_check,
+    language_check,
+    mixpanel_token_check,
+    notice_texts_check,
+    secret_check,
+    token_check,
+    url_check,
+    username_check,
+)
 from botpresto.core.errors import ApplicationError
 from botpresto.core.telegram import (
     PermanentError,
@@ -30,34 +43,24 @@ from botpresto.core.telegram import (
     WebhookInfo,
     telegram,
 )
-from botpresto.core.urlguard import upstream_url_check
 
 logger = logging.getLogger(__name__)
 
-NOTICE_MAX_LENGTH = 200  # answerCallbackQuery shows at most 200 characters
-_SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+S = Bot.Status
+EDITABLE = (
+    "upstream_url",
+    "endpoint_secret",
+    "certificate",
+    "mixpanel_token",
+    "notices_enabled",
+    "notice_texts",
+    "notice_default_language",
+)
 
 
 def proxy_secret_generate() -> str:
     # Telegram allows 1-256 chars of A-Z a-z 0-9 _ -; 48 chars carry ~286 bits.
-    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(48))
-
-
-def _secret_check(value: str | None, *, field: str) -> str | None:
-    if not value:
-        return None
-    if len(value) > 256 or any(ch not in _SECRET_ALPHABET for ch in value):
-        raise ApplicationError(
-            "A webhook secret is 1-256 characters of letters, digits, _ and - (Telegram's rule).", field=field
-        )
-    return value
-
-
-def _token_bot_id(token: str) -> int:
-    head, sep, rest = token.strip().partition(":")
-    if not sep or not head.isdigit() or not rest:
-        raise ApplicationError("That does not look like a bot token (it reads 123456:ABC...).", field="token")
-    return int(head)
+    return "".join(secrets.choice(SECRET_ALPHABET) for _ in range(48))
 
 
 @contextmanager
@@ -77,11 +80,13 @@ def telegram_errors(*, field: str | None = None) -> Iterator[None]:
             f"Telegram asks us to slow down; try again in {exc.retry_after} seconds.",
             code="telegram_rate_limited",
             retry_after=exc.retry_after,
+            http_status=429,
         ) from None
     except TelegramUnavailable:
         raise ApplicationError(
             "Telegram cannot be reached right now, so nothing was changed. Try again in a minute.",
             code="telegram_unavailable",
+            http_status=503,
         ) from None
     except PermanentError as exc:
         raise ApplicationError(f"Telegram refused the change: {exc.description}", code="telegram_refused") from None
@@ -91,58 +96,117 @@ def _is_our_proxy_url(url: str) -> bool:
     return url.startswith(f"{settings.PUBLIC_URL}/proxy/bot/")
 
 
-def bot_connect(
+def bot_create(
+    *,
+    tenant: Tenant,
+    mode: str | None = None,
+    token: str | None = None,
+    upstream_url: str | None = None,
+    endpoint_secret: str | None = None,
+    certificate: str | bytes | None = None,
+    mixpanel_token: str | None = None,
+    username: str | None = None,
+) -> Bot:
+    """The one way a bot is added: with its token we take its webhook over; without, manual mode.
+
+    ``mode`` holds the caller to one of the two (the pages have one form each); without
+    it, a token chooses token mode.
+    """
+    if mode == Bot.Mode.TOKEN or (mode is None and str(token or "").strip()):
+        return _bot_connect(
+            tenant=tenant,
+            token=str(token),
+            upstream_url=upstream_url,
+            endpoint_secret=endpoint_secret,
+            certificate=certificate,
+            mixpanel_token=mixpanel_token,
+        )
+    if mode is None and not str(upstream_url or "").strip():
+        raise ApplicationError(
+            "Paste the bot's token from @BotFather. To keep the token to yourself, give your endpoint's URL "
+            "instead (manual mode).",
+            code="token_required",
+            field="token",
+        )
+    bot = states.bot_insert(
+        tenant=tenant,
+        mode=Bot.Mode.MANUAL,
+        username=username_check(username),
+        endpoint_secret=secret_check(endpoint_secret),
+        proxy_secret=proxy_secret_generate(),
+        upstream_url=url_check(upstream_url),
+        certificate=certificate_check(certificate),
+        mixpanel_token=mixpanel_token_check(mixpanel_token),
+    )
+    logger.info("bot_created bot=%s mode=manual", bot.uuid)
+    return bot
+
+
+def _bot_connect(
     *,
     tenant: Tenant,
     token: str,
-    endpoint_secret: str | None = None,
-    upstream_url: str | None = None,
-    certificate: str | None = None,
-    mixpanel_token: str | None = None,
+    upstream_url: str | None,
+    endpoint_secret: str | None,
+    certificate: str | bytes | None,
+    mixpanel_token: str | None,
 ) -> Bot:
     """Take over a bot's webhook with its token, keeping the original to restore."""
-    token = token.strip()
-    _token_bot_id(token)
-    endpoint_secret = _secret_check(endpoint_secret, field="endpoint_secret")
+    checked = token_check(token)
+    secret = secret_check(endpoint_secret)
+    pem = certificate_check(certificate)
+    mixpanel = mixpanel_token_check(mixpanel_token)
+    upstream = url_check(upstream_url) if str(upstream_url or "").strip() else None
     with telegram_errors(field="token"):
-        me = telegram.get_me(token)
+        me = telegram.get_me(checked.value)
     existing = Bot.objects.filter(telegram_id=me.id).first()
-    resuming = existing is not None and existing.tenant_id == tenant.id and existing.status == Bot.Status.CONNECTING
+    resuming = existing is not None and existing.tenant_id == tenant.id and existing.status == S.CONNECTING
     if existing is not None and not resuming:
-        raise ApplicationError(
-            f"@{me.username} is already connected to BotPresto. Disconnect it there first.",
-            code="bot_already_connected",
-        )
+        _refuse_connected(existing, tenant=tenant, username=me.username)
     with telegram_errors():
-        info = telegram.get_webhook_info(token)
+        info = telegram.get_webhook_info(checked.value)
 
     if existing is not None:
         bot = existing  # a crashed attempt: its row already holds the original webhook
-        bot.token = token
-        if endpoint_secret is not None:
-            bot.endpoint_secret = endpoint_secret
+        bot.token = checked.value
+        if secret is not None:
+            bot.endpoint_secret = secret
         bot.save(update_fields=["token", "endpoint_secret", "updated_at"])
     else:
         bot = _bot_create_from_webhook(
             tenant=tenant,
-            token=token,
+            token=checked.value,
             me_id=me.id,
             username=me.username,
             name=me.first_name,
             info=info,
-            endpoint_secret=endpoint_secret,
-            upstream_url=upstream_url,
-            certificate=certificate,
-            mixpanel_token=mixpanel_token,
+            endpoint_secret=secret,
+            upstream_url=upstream,
+            certificate=pem,
+            mixpanel_token=mixpanel,
         )
     try:
-        webhook_register(bot=bot)
+        webhook_register(bot=bot, rotate_secret=False)
     except ApplicationError:
         if not resuming and _webhook_untouched(bot):
             bot.delete()  # nothing changed at Telegram: leave nothing behind
         raise
     logger.info("bot_connected bot=%s telegram_id=%s", bot.uuid, bot.telegram_id)
     return bot
+
+
+def _refuse_connected(existing: Bot, *, tenant: Tenant, username: str) -> None:
+    if existing.tenant_id == tenant.id:
+        raise ApplicationError(
+            f"@{username} is already connected here.", code="bot_already_connected", field="token", http_status=409
+        )
+    # Whether another tenant has it is not ours to tell.
+    raise ApplicationError(
+        f"@{username} cannot be connected. If it is yours, ask @BotFather for a new token and try again later.",
+        code="bot_unavailable",
+        field="token",
+        http_status=409,
+    )
 
 
 def _bot_create_from_webhook(
@@ -155,18 +219,17 @@ def _bot_create_from_webhook(
     info: WebhookInfo,
     endpoint_secret: str | None,
     upstream_url: str | None,
-    certificate: str | None,
+    certificate: str,
     mixpanel_token: str | None,
 ) -> Bot:
     current = "" if _is_our_proxy_url(info.url) else info.url
-    upstream = (upstream_url or "").strip() or current
+    upstream = upstream_url or (url_check(current) if current else "")
     if not upstream:
         raise ApplicationError(
             "This bot has no webhook (it polls with getUpdates), so tell us your endpoint's URL.",
             code="endpoint_required",
             field="upstream_url",
         )
-    upstream_url_check(upstream)
     if current and info.has_custom_certificate and not certificate:
         raise ApplicationError(
             "This bot's webhook uses a self-signed certificate: upload it, so we can verify your endpoint "
@@ -176,10 +239,9 @@ def _bot_create_from_webhook(
         )
     try:
         with transaction.atomic():
-            return Bot.objects.create(
+            return states.bot_insert(
                 tenant=tenant,
                 mode=Bot.Mode.TOKEN,
-                status=Bot.Status.CONNECTING,
                 telegram_id=me_id,
                 username=username,
                 name=name,
@@ -187,8 +249,8 @@ def _bot_create_from_webhook(
                 endpoint_secret=endpoint_secret,
                 proxy_secret=proxy_secret_generate(),
                 upstream_url=upstream,
-                certificate=(certificate or "").strip(),
-                mixpanel_token=mixpanel_token or None,
+                certificate=certificate,
+                mixpanel_token=mixpanel_token,
                 original_url=current,
                 original_max_connections=info.max_connections if current else None,
                 original_allowed_updates=info.allowed_updates,
@@ -196,9 +258,9 @@ def _bot_create_from_webhook(
                 original_has_certificate=bool(current and info.has_custom_certificate),
                 webhook_info=info.raw,
             )
-    except IntegrityError:
+    except IntegrityError:  # the same bot, connected a moment ago by someone else
         raise ApplicationError(
-            f"@{username} is already connected to BotPresto.", code="bot_already_connected"
+            f"@{username} cannot be connected right now.", code="bot_unavailable", field="token", http_status=409
         ) from None
 
 
@@ -211,30 +273,6 @@ def _webhook_untouched(bot: Bot) -> bool:
     return info.url != bot.proxy_url
 
 
-def bot_create_manual(
-    *,
-    tenant: Tenant,
-    upstream_url: str,
-    endpoint_secret: str | None = None,
-    mixpanel_token: str | None = None,
-    username: str = "",
-) -> Bot:
-    """Manual mode: the owner keeps the token and sets the webhook themselves."""
-    if not (upstream_url or "").strip():
-        raise ApplicationError("Tell us your endpoint's URL.", code="endpoint_required", field="upstream_url")
-    upstream = upstream_url_check(upstream_url)
-    return Bot.objects.create(
-        tenant=tenant,
-        mode=Bot.Mode.MANUAL,
-        status=Bot.Status.WAITING,
-        username=username.strip().lstrip("@"),
-        endpoint_secret=_secret_check(endpoint_secret, field="endpoint_secret"),
-        proxy_secret=proxy_secret_generate(),
-        upstream_url=upstream,
-        mixpanel_token=mixpanel_token or None,
-    )
-
-
 def set_webhook_command(bot: Bot) -> str:
     """The call a manual-mode owner makes, with their own token in place of <TOKEN>."""
     return (
@@ -243,37 +281,41 @@ def set_webhook_command(bot: Bot) -> str:
     )
 
 
-def webhook_register(*, bot: Bot, rotate_secret: bool = True) -> Bot:
-    """Point the bot's webhook at our proxy (fresh secret), with the original limits."""
+def _token_mode_required(bot: Bot) -> str:
     if not bot.is_token_mode or not bot.token:
         raise ApplicationError("This bot is in manual mode: set its webhook yourself.", code="manual_mode")
+    return str(bot.token)
+
+
+def webhook_register(*, bot: Bot, rotate_secret: bool = True) -> Bot:
+    """Point the bot's webhook at our proxy with the original limits, verify it, mark the bot active.
+
+    A fresh secret is saved before the call, so should we crash after it the row holds
+    the secret Telegram now sends; until the call, Telegram's updates carry the old one,
+    which the proxy refuses with 401, and Telegram retries them with the new one.
+    """
+    token = _token_mode_required(bot)
     if rotate_secret:
-        # Saved before the call: should we crash after it, the row holds the secret Telegram now sends.
         bot.proxy_secret = proxy_secret_generate()
         bot.save(update_fields=["proxy_secret", "updated_at"])
     with telegram_errors():
         telegram.set_webhook(
-            str(bot.token),
+            token,
             url=bot.proxy_url,
             secret_token=str(bot.proxy_secret),
             max_connections=bot.original_max_connections,
             allowed_updates=bot.original_allowed_updates,
         )
-        info = telegram.get_webhook_info(str(bot.token))
+        info = telegram.get_webhook_info(token)
     if info.url != bot.proxy_url:
         raise ApplicationError("Telegram did not keep the new webhook; try again.", code="telegram_refused")
-    bot.status = Bot.Status.ACTIVE
-    bot.webhook_info = info.raw
-    bot.webhook_checked_at = timezone.now()
-    bot.save(update_fields=["status", "webhook_info", "webhook_checked_at", "updated_at"])
+    states.bot_mark_active(bot=bot, webhook_info=info.raw)
     return bot
 
 
 def webhook_restore(*, bot: Bot) -> None:
     """Put the bot's webhook back exactly as it was before we took it (or delete it)."""
-    if not bot.is_token_mode or not bot.token:
-        raise ApplicationError("This bot is in manual mode: set its webhook yourself.", code="manual_mode")
-    token = str(bot.token)
+    token = _token_mode_required(bot)
     with telegram_errors():
         if not bot.original_url:
             telegram.delete_webhook(token)
@@ -292,114 +334,87 @@ def webhook_restore(*, bot: Bot) -> None:
 def bot_token_rotate(*, bot: Bot, new_token: str) -> Bot:
     if not bot.is_token_mode:
         raise ApplicationError("This bot is in manual mode: we do not keep its token.", code="manual_mode")
-    new_token = new_token.strip()
-    if _token_bot_id(new_token) != bot.telegram_id:
+    checked = token_check(new_token)
+    if checked.bot_id != bot.telegram_id:
         raise ApplicationError("That token belongs to another bot.", code="token_mismatch", field="token")
     with telegram_errors(field="token"):
-        me = telegram.get_me(new_token)
+        me = telegram.get_me(checked.value)
     if me.id != bot.telegram_id:
         raise ApplicationError("That token belongs to another bot.", code="token_mismatch", field="token")
-    bot.token = new_token
+    bot.token = checked.value
     bot.username, bot.name = me.username, me.first_name
     bot.save(update_fields=["token", "username", "name", "updated_at"])
-    if bot.status not in (Bot.Status.DISCONNECTED, Bot.Status.BYPASSED, Bot.Status.WEBHOOK_CHANGED):
+    if bot.status not in (S.DISCONNECTED, S.BYPASSED, S.WEBHOOK_CHANGED):
         webhook_register(bot=bot)
+    logger.info("bot_token_rotated bot=%s", bot.uuid)
     return bot
 
 
 def bot_disconnect(*, bot: Bot) -> Bot:
     """Give the webhook back to the owner's endpoint; keep the bot and its history."""
-    if bot.status == Bot.Status.TOKEN_REVOKED:
+    if bot.status == S.TOKEN_REVOKED:
         raise ApplicationError(
             "Telegram no longer accepts this bot's token, so its webhook cannot be changed. "
             "Paste the new token first (rotate token), then disconnect.",
             code="token_invalid",
         )
     # A webhook someone else changed is left as it is: restoring ours would overwrite theirs.
-    if bot.is_token_mode and bot.status != Bot.Status.WEBHOOK_CHANGED:
+    if bot.is_token_mode and bot.status != S.WEBHOOK_CHANGED:
         webhook_restore(bot=bot)
-    bot.status = Bot.Status.DISCONNECTED
-    bot.save(update_fields=["status", "updated_at"])
-    logger.info("bot_disconnected bot=%s", bot.uuid)
+    states.bot_mark_disconnected(bot=bot)
     return bot
 
 
 def bot_reconnect(*, bot: Bot, adopt_current: bool = False) -> Bot:
     """Point the webhook at the proxy again.
 
-    With ``adopt_current`` (a webhook changed while we were away) the URL the
-    bot has now becomes the original to restore and the endpoint to forward to.
+    With ``adopt_current`` (a webhook changed while we were away) the URL the bot has
+    now becomes the original to restore and the endpoint to forward to.
     """
     if not bot.is_token_mode:
-        bot.status = Bot.Status.WAITING
-        bot.save(update_fields=["status", "updated_at"])
+        states.bot_mark_waiting(bot=bot)
         return bot
     if adopt_current:
         with telegram_errors():
-            info = telegram.get_webhook_info(str(bot.token))
+            info = telegram.get_webhook_info(_token_mode_required(bot))
         if info.url and not _is_our_proxy_url(info.url):
-            upstream_url_check(info.url)
-            bot.original_url = bot.upstream_url = info.url
+            bot.original_url = bot.upstream_url = url_check(info.url)
             bot.original_max_connections = info.max_connections
             bot.original_allowed_updates = info.allowed_updates
             bot.original_ip_address = info.ip_address or ""
-            bot.save()
+            bot.save(
+                update_fields=[
+                    "original_url",
+                    "upstream_url",
+                    "original_max_connections",
+                    "original_allowed_updates",
+                    "original_ip_address",
+                    "updated_at",
+                ]
+            )
     return webhook_register(bot=bot)
 
 
 def bot_update(*, bot: Bot, data: dict[str, Any]) -> Bot:
     """Change what an owner may edit directly (no Telegram call involved)."""
-    fields: list[str] = []
-    if "upstream_url" in data:
-        bot.upstream_url = upstream_url_check(str(data["upstream_url"]))
-        fields.append("upstream_url")
-    if "endpoint_secret" in data:
-        bot.endpoint_secret = _secret_check(data["endpoint_secret"], field="endpoint_secret")
-        fields.append("endpoint_secret")
-    if "mixpanel_token" in data:
-        bot.mixpanel_token = (data["mixpanel_token"] or "").strip() or None
-        fields.append("mixpanel_token")
-    if "certificate" in data:
-        bot.certificate = (data["certificate"] or "").strip()
-        fields.append("certificate")
-    if "notices_enabled" in data:
-        bot.notices_enabled = bool(data["notices_enabled"])
-        fields.append("notices_enabled")
-    if "notice_texts" in data:
-        bot.notice_texts = _notice_texts_check(data["notice_texts"])
-        fields.append("notice_texts")
-    if "notice_default_language" in data:
-        bot.notice_default_language = _language_check(data["notice_default_language"])
-        fields.append("notice_default_language")
-    if fields:
-        bot.save(update_fields=[*fields, "updated_at"])
+    unknown = set(data) - set(EDITABLE)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ApplicationError(f"{name} cannot be changed here.", code="unknown_field", field=name)
+    checks: dict[str, Callable[[Any], Any]] = {
+        "upstream_url": url_check,
+        "endpoint_secret": secret_check,
+        "certificate": certificate_check,
+        "mixpanel_token": mixpanel_token_check,
+        "notices_enabled": bool,
+        "notice_texts": notice_texts_check,
+        "notice_default_language": language_check,
+    }
+    for name, value in data.items():
+        setattr(bot, name, checks[name](value))
+    if data:
+        bot.save(update_fields=[*data, "updated_at"])
     return bot
-
-
-def _language_check(value: Any) -> str:
-    code = str(value or "").strip().lower()
-    if not code or len(code) > 16 or not all(ch.isalnum() or ch == "-" for ch in code):
-        raise ApplicationError("A language is a code such as en or pt-br.", field="notice_default_language")
-    return code
-
-
-def _notice_texts_check(texts: Any) -> dict[str, str]:
-    """Language code → text; an empty text means "use the default notice"."""
-    if not isinstance(texts, dict):
-        raise ApplicationError("Notice texts map a language code to a text.", field="notice_texts")
-    checked: dict[str, str] = {}
-    for language, text in texts.items():
-        text = str(text or "").strip()
-        if not text:
-            continue
-        if len(text) > NOTICE_MAX_LENGTH:
-            raise ApplicationError(
-                f"A notice is at most {NOTICE_MAX_LENGTH} characters (Telegram's limit for a button's pop-up); "
-                f"the {language} one has {len(text)}.",
-                field="notice_texts",
-            )
-        checked[_language_check(language)] = text
-    return checked
 
 
 def bot_delete(*, bot: Bot) -> None:
@@ -408,7 +423,7 @@ def bot_delete(*, bot: Bot) -> None:
     If Telegram cannot be reached the deletion is refused: the bot would be left
     pointing at a proxy that no longer knows it.
     """
-    if bot.is_token_mode and bot.status not in (Bot.Status.DISCONNECTED, Bot.Status.WEBHOOK_CHANGED):
+    if bot.is_token_mode and bot.status not in (S.DISCONNECTED, S.WEBHOOK_CHANGED):
         try:
             webhook_restore(bot=bot)
         except ApplicationError as exc:
@@ -416,8 +431,31 @@ def bot_delete(*, bot: Bot) -> None:
                 raise ApplicationError(
                     f"The bot was not deleted: its original webhook could not be restored. {exc.message}",
                     code=exc.code,
+                    http_status=exc.http_status,
+                    retry_after=exc.retry_after,
                 ) from None
             # A revoked token can no longer change the webhook; nobody can point it back at us either.
     bot_id = bot.uuid
     bot.delete()
     logger.info("bot_deleted bot=%s", bot_id)
+
+
+def tenant_delete(*, tenant: Tenant) -> None:
+    """Delete a tenant, refused while it has bots whose webhook we hold.
+
+    Their webhooks must be restored first, each by bot_delete (the bot list's bulk
+    delete does it in the background): restoring them here, inside one transaction,
+    would leave webhooks restored for bots that a later failure keeps.
+    """
+    held = Bot.objects.filter(tenant=tenant, mode=Bot.Mode.TOKEN, status__in=states.HELD | {S.CONNECTING})
+    if count := held.count():
+        raise ApplicationError(
+            f"{tenant.name} still has {count} bot{'s' if count != 1 else ''} whose webhook we hold. Delete "
+            f"{'them' if count != 1 else 'it'} first (bot list, filter by this organisation, 'Delete selected bots'), "
+            "which restores the original webhooks; then delete the organisation.",
+            code="bots_connected",
+            http_status=409,
+        )
+    tenant_id = tenant.id
+    tenant.delete()
+    logger.info("tenant_deleted tenant=%s", tenant_id)

@@ -37,4 +37,4 @@ NEEDS_ATTENTION = frozenset({S.CONNECTING, S.FAILING, S.TOKEN_REVOKED, S.WEBHOOK
 def status_hint(bot: Bot) -> str:
     """One line telling the owner what to do; empty when all is well."""
     hints = _TOKEN_MODE if bot.is_token_mode else _MANUAL_MODE
-    return hints.get(bot.status, "")
+    return hints.get(bot.shown_status, "")

@@ -1,12 +1,16 @@
-"""Celery tasks: thin interfaces that take ids and call a service."""
+"""Celery tasks of the bots app: thin interfaces that take ids or JSON and call a service."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
-from botpresto.bots.health import webhook_health_check, webhook_health_due, webhook_health_manual_refresh
+from botpresto.bots import states
+from botpresto.bots.health import webhook_health_check, webhook_health_due
+from botpresto.bots.jobs import bot_job_run
 from botpresto.bots.maintenance import maintenance_run, maintenance_tick
-from botpresto.bots.models import Bot, MaintenanceWindow
+from botpresto.bots.models import Bot, BotJob, MaintenanceWindow
 from config.celery import app
 
 
@@ -30,10 +34,32 @@ def webhook_health_beat_task() -> None:
     size = settings.MAINTENANCE_CHUNK_SIZE
     for start in range(0, len(bot_ids), size):
         webhook_health_check_task.delay(bot_ids[start : start + size])
-    webhook_health_manual_refresh()
+    states.bots_manual_refresh()
 
 
 @app.task
 def webhook_health_check_task(bot_ids: list[int]) -> None:
     for bot in Bot.objects.filter(id__in=bot_ids).order_by("id"):
         webhook_health_check(bot=bot)
+
+
+@app.task
+def bot_endpoint_failing_task(bot_id: int, since: float, details: dict[str, Any]) -> bool:
+    """The proxy saw ALERT_AFTER_FAILURES failed forwards in a row, the first at ``since``."""
+    bot = Bot.objects.filter(id=bot_id).first()
+    return bot is not None and states.bot_endpoint_failing(bot=bot, since=since, details=details)
+
+
+@app.task
+def bot_endpoint_recovered_task(bot_id: int, at: float, held: int) -> bool:
+    """The proxy forwarded an update of a failing bot at ``at``."""
+    bot = Bot.objects.filter(id=bot_id).first()
+    return bot is not None and states.bot_endpoint_recovered(bot=bot, at=at, held=held)
+
+
+@app.task
+def bot_job_run_task(job_id: int) -> None:
+    """Handle up to MAINTENANCE_CHUNK_SIZE bots of a staff bulk action; other tasks take the rest."""
+    job = BotJob.objects.filter(id=job_id).first()
+    if job is not None:
+        bot_job_run(job=job, max_items=settings.MAINTENANCE_CHUNK_SIZE)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.tenancy import tenant_required
 from analytics.dashboard import bot_charts
 from analytics.export import end_users_csv_response
-from analytics.selectors import bots_activity_24h, end_users_for_bot
+from analytics.selectors import UsersFilter, bots_activity_24h, end_users_for_bot, users_filter_parse
 from botpresto.bots import selectors, services
 from botpresto.bots.forms import (
     ConnectForm,
@@ -54,7 +56,7 @@ def bot_connect(request: HttpRequest) -> HttpResponse:
     form = ConnectForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            bot = services.bot_connect(tenant=request.tenant, **form.cleaned_data)  # type: ignore[attr-defined]
+            bot = services.bot_create(tenant=request.tenant, mode=Bot.Mode.TOKEN, **form.cleaned_data)  # type: ignore[attr-defined]
         except ApplicationError as exc:
             add_error(form, exc)
         else:
@@ -68,7 +70,7 @@ def bot_connect_manual(request: HttpRequest) -> HttpResponse:
     form = ManualForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            bot = services.bot_create_manual(tenant=request.tenant, **form.cleaned_data)  # type: ignore[attr-defined]
+            bot = services.bot_create(tenant=request.tenant, mode=Bot.Mode.MANUAL, **form.cleaned_data)  # type: ignore[attr-defined]
         except ApplicationError as exc:
             add_error(form, exc)
         else:
@@ -117,20 +119,41 @@ def bot_settings(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     return _settings_page(request, _bot(request, bot_id))
 
 
+def _settings_form(
+    request: HttpRequest,
+    bot: Bot,
+    form: forms.Form,
+    *,
+    name: str,
+    apply: Callable[[], object],
+    success: str,
+    **context: Any,
+) -> HttpResponse:
+    """One settings section's POST: a valid form goes to its service; a refusal shows next to its field."""
+    if form.is_valid() and not context.get("notices_previewed"):
+        try:
+            apply()
+        except ApplicationError as exc:
+            add_error(form, exc)
+        else:
+            messages.success(request, success)
+            return _back_to_settings(bot)
+    return _settings_page(request, bot, **{name: form}, **context)
+
+
 @tenant_required
 @require_POST
 def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     form = TokenRotateForm(request.POST)
-    if form.is_valid():
-        try:
-            services.bot_token_rotate(bot=bot, new_token=form.cleaned_data["token"])
-        except ApplicationError as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, "Token replaced. We use the new one from now on.")
-            return _back_to_settings(bot)
-    return _settings_page(request, bot, token_form=form)
+    return _settings_form(
+        request,
+        bot,
+        form,
+        name="token_form",
+        apply=lambda: services.bot_token_rotate(bot=bot, new_token=form.cleaned_data["token"]),
+        success="Token replaced. We use the new one from now on.",
+    )
 
 
 @tenant_required
@@ -138,15 +161,14 @@ def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
 def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     form = EndpointForm(request.POST)
-    if form.is_valid():
-        try:
-            services.bot_update(bot=bot, data=form.changes())
-        except ApplicationError as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, "Endpoint saved. Updates are forwarded there from now on.")
-            return _back_to_settings(bot)
-    return _settings_page(request, bot, endpoint_form=form)
+    return _settings_form(
+        request,
+        bot,
+        form,
+        name="endpoint_form",
+        apply=lambda: services.bot_update(bot=bot, data=form.changes()),
+        success="Endpoint saved. Updates are forwarded there from now on.",
+    )
 
 
 @tenant_required
@@ -158,11 +180,14 @@ def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
         messages.success(request, "Mixpanel token removed: no more events are sent to Mixpanel.")
         return _back_to_settings(bot)
     form = MixpanelForm(request.POST)
-    if form.is_valid():
-        services.bot_update(bot=bot, data=form.cleaned_data)
-        messages.success(request, "Mixpanel token saved.")
-        return _back_to_settings(bot)
-    return _settings_page(request, bot, mixpanel_form=form)
+    return _settings_form(
+        request,
+        bot,
+        form,
+        name="mixpanel_form",
+        apply=lambda: services.bot_update(bot=bot, data=form.cleaned_data),
+        success="Mixpanel token saved.",
+    )
 
 
 @tenant_required
@@ -170,16 +195,15 @@ def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
 def bot_notices(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     form = NoticesForm(request.POST, bot=bot)
-    previewing = request.POST.get("action") == "preview"
-    if form.is_valid() and not previewing:
-        try:
-            services.bot_update(bot=bot, data=form.changes())
-        except ApplicationError as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, "Notices saved.")
-            return _back_to_settings(bot)
-    return _settings_page(request, bot, notices_form=form, notices_previewed=previewing)
+    return _settings_form(
+        request,
+        bot,
+        form,
+        name="notices_form",
+        apply=lambda: services.bot_update(bot=bot, data=form.changes()),
+        success="Notices saved.",
+        notices_previewed=request.POST.get("action") == "preview",
+    )
 
 
 @tenant_required
@@ -231,13 +255,13 @@ def bot_delete(request: HttpRequest, bot_id: UUID) -> HttpResponse:
 def bot_users(request: HttpRequest, bot_id: UUID) -> HttpResponseBase:
     bot = _bot(request, bot_id)
     form = EndUserFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    users = end_users_for_bot(
-        bot=bot,
-        search=filters.get("q", ""),
-        language=filters.get("language", ""),
-        active_within=filters.get("active_within", ""),
-    )
+    try:
+        filters = users_filter_parse(request.GET)
+    except ApplicationError as exc:
+        form.is_valid()
+        add_error(form, exc)
+        filters = UsersFilter()
+    users = end_users_for_bot(bot=bot, filters=filters)
     if request.GET.get("format") == "csv":
         return end_users_csv_response(users=users, bot_uuid=bot.uuid)
     page = Paginator(users, 50).get_page(request.GET.get("page"))

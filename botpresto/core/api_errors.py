@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -19,7 +19,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     fields: dict[str, Any]
     if isinstance(exc, ApplicationError):
         fields = {exc.field: [exc.message]} if exc.field else {}
-        return Response({"code": exc.code, "detail": exc.message, "fields": fields}, status=status.HTTP_400_BAD_REQUEST)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return Response(
+            {"code": exc.code, "detail": exc.message, "fields": fields}, status=exc.http_status, headers=headers
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -1,9 +1,28 @@
-"""What a bot's users are told while its endpoint is down, by language (IETF primary subtag)."""
+"""What a bot's users are told while its endpoint is down, in their language, through the bot's own token.
+
+Telegram retries an update until the endpoint takes it, so a notice goes out once per
+update (the proxy asks for it on the first failure only), at most once per chat per
+NOTICE_COOLDOWN_SECONDS, never to a user who blocked the bot, and never once the bot
+has delivered updates again: a late "bot is down" to a user whose bot works is worse
+than none.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from botpresto.bots.models import Bot
+from botpresto.core.telegram import PermanentError, telegram
+
+logger = logging.getLogger(__name__)
+
+DAY = 24 * 3600
+BLOCKED_SECONDS = 180 * DAY
 
 DEFAULT_NOTICES: dict[str, str] = {
     "en": "The bot is temporarily unavailable. Please try again in a few minutes.",
@@ -77,3 +96,75 @@ def notice_text(*, language: str, owner_texts: dict[str, str] | None, default_la
             if tag in DEFAULT_NOTICES:
                 return DEFAULT_NOTICES[tag]
     return DEFAULT_NOTICES["en"]
+
+
+def _key(name: str, bot_id: int, *parts: object) -> str:
+    return ":".join(["notice", name, str(bot_id), *map(str, parts)])
+
+
+def delivered_mark(*, bot_id: int, at: float) -> None:
+    """The bot's endpoint took an update at ``at``: notices about earlier failures are stale."""
+    cache.set(_key("delivered", bot_id), at, timeout=DAY)
+
+
+def delivered_at(*, bot_id: int) -> float | None:
+    value = cache.get(_key("delivered", bot_id))
+    return float(value) if isinstance(value, int | float) else None
+
+
+def notice_unblock_record(*, bot_id: int, chat_id: int) -> None:
+    """The user unblocked the bot: they may be told again."""
+    cache.delete(_key("blocked", bot_id, chat_id))
+
+
+def _stale(bot: Bot, failed_at: float) -> bool:
+    delivered = delivered_at(bot_id=bot.id)
+    recovered = bot.endpoint_recovered_at.timestamp() if bot.endpoint_recovered_at else None
+    return any(mark is not None and mark > failed_at for mark in (delivered, recovered))
+
+
+def notice_send(*, bot_id: int, target: NoticeTarget, failed_at: float) -> str:
+    """Tell one user the bot is temporarily unavailable. Returns what happened.
+
+    Raises RateLimited or TelegramUnavailable for the task to retry; TokenRevoked for
+    the task to mark the bot (this module changes no bot state).
+    """
+    bot = Bot.objects.filter(id=bot_id).first()
+    if bot is None or not bot.is_token_mode or not bot.token or not bot.notices_enabled:
+        return "off"
+    if bot.status == Bot.Status.TOKEN_REVOKED:
+        return "off"
+    if _stale(bot, failed_at):
+        return "stale"
+    if cache.get(_key("blocked", bot_id, target.chat_id)):
+        return "blocked"
+    cooldown = settings.NOTICE_COOLDOWN_SECONDS
+    claim = _key("cooldown", bot_id, target.chat_id)
+    if cooldown and not cache.add(claim, failed_at, cooldown) and cache.get(claim) != failed_at:
+        return "cooldown"  # another update of this chat was noticed (a retry of this one keeps its claim)
+    text = notice_text(
+        language=target.language, owner_texts=bot.notice_texts, default_language=bot.notice_default_language
+    )
+    token = str(bot.token)
+    try:
+        if target.method == "sendMessage":
+            telegram.send_message(token, chat_id=target.chat_id, text=text)
+        elif target.method == "answerCallbackQuery":
+            telegram.answer_callback_query(token, callback_query_id=str(target.query_id), text=text[:200])
+        elif target.method == "answerInlineQuery":
+            telegram.answer_inline_query(
+                token,
+                inline_query_id=str(target.query_id),
+                results=[],
+                cache_time=5,
+                button={"text": text, "start_parameter": "unavailable"},
+            )
+        else:
+            return "unknown"
+    except PermanentError as exc:
+        if exc.error_code == 403:  # blocked, deactivated, kicked: final
+            cache.set(_key("blocked", bot_id, target.chat_id), 1, timeout=BLOCKED_SECONDS)
+        logger.info("notice_refused bot=%s method=%s code=%s", bot.uuid, target.method, exc.error_code)
+        return "refused"
+    logger.info("notice_sent bot=%s method=%s language=%s", bot.uuid, target.method, target.language or "-")
+    return "sent"

@@ -1,26 +1,34 @@
+"""Notification tasks. Owner alerts run on the "alerts" queue, user notices on "notices",
+so an alert never waits behind a burst of notices."""
+
 from __future__ import annotations
 
-from smtplib import SMTPException
 from typing import Any
 
-from celery import Task
-
-from botpresto.core.telegram import RateLimited, TelegramUnavailable
-from botpresto.notifications.notices import NoticeTarget
+from botpresto.bots.models import Bot
+from botpresto.bots.states import bot_mark_token_revoked
+from botpresto.core.telegram import TokenRevoked
+from botpresto.notifications.alerts import alert_send, alerts_sweep
+from botpresto.notifications.notices import NoticeTarget, notice_send
 from config.celery import app
-from proxy.services import notice_send, owner_alert_send
 
 
-@app.task(bind=True, max_retries=3, ignore_result=True)
-def proxy_notice_task(self: Task, bot_id: int, target: dict[str, Any]) -> str:
+@app.task
+def owner_alert_send_task(alert_id: int) -> int:
+    return alert_send(alert_id=alert_id)
+
+
+@app.task
+def owner_alerts_sweep_task() -> int:
+    return alerts_sweep()
+
+
+@app.task
+def notice_send_task(bot_id: int, target: dict[str, Any], failed_at: float) -> str:
     try:
-        return notice_send(bot_id=bot_id, target=NoticeTarget(**target), claimed=self.request.retries > 0)
-    except RateLimited as exc:
-        raise self.retry(countdown=exc.retry_after) from None
-    except TelegramUnavailable:
-        raise self.retry(countdown=2 ** (self.request.retries + 1)) from None
-
-
-@app.task(autoretry_for=(SMTPException, OSError), retry_backoff=True, max_retries=5, ignore_result=True)
-def proxy_owner_alert_task(bot_id: int, state: str, details: dict[str, Any]) -> int:
-    return owner_alert_send(bot_id=bot_id, state=state, details=details)
+        return notice_send(bot_id=bot_id, target=NoticeTarget(**target), failed_at=failed_at)
+    except TokenRevoked:
+        bot = Bot.objects.filter(id=bot_id).first()
+        if bot is not None:
+            bot_mark_token_revoked(bot=bot)
+        return "token_revoked"

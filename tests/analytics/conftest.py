@@ -14,6 +14,7 @@ from analytics.extract import update_metadata
 from analytics.tasks import analytics_drain_task, analytics_mixpanel_send_task
 from botpresto.bots.models import Bot
 from botpresto.devtools.collector import MixpanelCollector
+from proxy.recorder import recorder
 from tests.conftest import Party
 from tests.factories import bot_make
 
@@ -87,6 +88,7 @@ def push() -> Push:
 
 def drain() -> None:
     """Run the drain task, then the Mixpanel sender, in this process, as workers would."""
+    recorder.flush()  # what the proxy gathered reaches the buffer first
     analytics_drain_task.apply().get()
     assert buffer.buffer_length() == 0
     analytics_mixpanel_send_task.apply().get()

@@ -4,7 +4,6 @@ the proxy wrote drained into end users, statistics and a local Mixpanel collecto
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,9 +12,6 @@ from analytics.models import BotHourlyStats, EndUser
 from botpresto.bots import services
 from botpresto.devtools.collector import MixpanelCollector
 from botpresto.devtools.standin import StandIn
-from proxy import routes
-from proxy.outbox import outbox
-from proxy.recorder import recorder
 from tests.analytics.conftest import MIXPANEL_TOKEN, drain
 from tests.conftest import Party
 from tests.proxy.endpoints import Endpoint
@@ -27,15 +23,11 @@ PRIVATE = {"id": 42, "type": "private", "first_name": "Ana"}
 
 
 @pytest.fixture
-def proxy_live(live_server: Any, standin: StandIn, settings: Any) -> Iterator[Any]:
+def proxy_live(live_server: Any, standin: StandIn, settings: Any, proxy_threads: None) -> Any:
     settings.PUBLIC_URL = live_server.url
     settings.PROXY_RETRY_AFTER = 0  # the stand-in retries on its own quick schedule
     settings.PROXY_CONNECT_TIMEOUT, settings.PROXY_READ_TIMEOUT = 0.5, 1.0
-    routes.table.reset()
-    recorder.synchronous = outbox.synchronous = True  # the record is in the buffer when Telegram has its answer
-    yield live_server
-    recorder.synchronous = outbox.synchronous = False
-    routes.table.reset()
+    return live_server
 
 
 def text(words: str) -> dict[str, Any]:
@@ -52,7 +44,7 @@ def test_updates_retried_by_telegram_through_the_proxy_count_once(
 ) -> None:
     endpoint = Endpoint()
     tg = standin.add_bot(username="shop_bot", webhook_url=endpoint.url, secret_token=SECRET)
-    bot = services.bot_connect(
+    bot = services.bot_create(
         tenant=owner.tenant, token=tg.token, endpoint_secret=SECRET, mixpanel_token=MIXPANEL_TOKEN
     )
     port = endpoint.port

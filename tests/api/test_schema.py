@@ -78,6 +78,7 @@ def api_key(transactional_db: None, standin: StandIn, settings: Any) -> str:
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_answers_generated_requests_without_a_server_error(case: Any, api_key: str) -> None:

@@ -9,18 +9,18 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from botpresto.bots.health import webhook_health_check, webhook_health_due, webhook_health_manual_refresh
+from botpresto.bots.health import webhook_health_check, webhook_health_due
 from botpresto.bots.models import Bot, MaintenanceWindow
 from botpresto.bots.services import bot_token_rotate
+from botpresto.bots.states import bots_manual_refresh
 from botpresto.bots.tasks import webhook_health_beat_task
 from botpresto.core.telegram import telegram
 from botpresto.devtools.standin import StandIn
 from tests.bots.fleet import fleet_make
-from tests.conftest import Party
+from tests.conftest import Party, alerts_send
 from tests.factories import bot_make
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +96,7 @@ def test_it_does_not_blame_us_for_a_failing_owner_endpoint(
     owner: Party, standin: StandIn, unreachable_proxy: None
 ) -> None:
     (bot,) = fleet_make(standin, owner.tenant, 1, start=1)
-    Bot.objects.filter(id=bot.id).update(status=Bot.Status.FAILING)  # the proxy saw the owner's endpoint fail
+    Bot.objects.filter(id=bot.id).update(endpoint_failing_since=timezone.now())  # the proxy saw the endpoint fail
     undelivered(standin, bot)
     assert webhook_health_check(bot=Bot.objects.get(id=bot.id)) == "ok"
     assert Bot.objects.get(id=bot.id).delivery_problem_since is None
@@ -139,8 +139,9 @@ def test_it_tells_the_owner_once_that_the_webhook_was_taken(owner: Party, standi
     telegram.set_webhook(str(bot.token), url="https://dev-laptop.example.com/hook")
     beat(settings)
     beat(settings)
-    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
-    body = mail.outbox[0].body
+    outbox = alerts_send()
+    assert [m.to for m in outbox] == [["alice@example.com"]]
+    body = outbox[0].body
     assert "only one webhook" in body
     assert "development copy" in body
     assert "dev-laptop" not in body
@@ -155,8 +156,9 @@ def test_it_marks_a_revoked_token_and_asks_the_owner_once_for_a_new_one(
     beat(settings)
     beat(settings)
     assert Bot.objects.get(id=bot.id).status == Bot.Status.TOKEN_REVOKED
-    assert len(mail.outbox) == 1
-    assert "Paste the current token" in mail.outbox[0].body
+    outbox = alerts_send()
+    assert len(outbox) == 1
+    assert "Paste the current token" in outbox[0].body
 
 
 def test_it_a_new_token_brings_a_revoked_bot_back(owner: Party, standin: StandIn) -> None:
@@ -223,11 +225,11 @@ def test_a_manual_bot_shows_whether_updates_arrive(
         status=before,
         last_update_at=None if last_update is None else now - last_update,
     )
-    webhook_health_manual_refresh(now=now)
+    bots_manual_refresh(now=now)
     assert Bot.objects.get(id=bot.id).status == after
 
 
 def test_a_disconnected_manual_bot_stays_disconnected(owner: Party) -> None:
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, status=Bot.Status.DISCONNECTED)
-    webhook_health_manual_refresh()
+    bots_manual_refresh()
     assert Bot.objects.get(id=bot.id).status == Bot.Status.DISCONNECTED

@@ -94,14 +94,25 @@ def test_an_invalid_token_is_refused_and_nothing_is_saved(owner: Party, standin:
     assert not Bot.objects.exists()
 
 
-def test_a_bot_connected_elsewhere_is_refused(owner: Party, outsider: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_a_bot_connected_elsewhere_is_refused_without_saying_where(
+    owner: Party, outsider: Party, standin: StandIn, tg_bot: Any
+) -> None:
     connect(owner, token=tg_bot.token)
     calls_before = len(standin.calls(tg_bot.token, "setWebhook"))
     response = connect(outsider, token=tg_bot.token)
-    assert response.status_code == 400
-    assert response.json()["code"] == "bot_already_connected"
+    assert response.status_code == 409
+    assert response.json()["code"] == "bot_unavailable"
+    assert "cannot be connected" in response.json()["detail"]
+    assert "already" not in response.json()["detail"]
     assert len(standin.calls(tg_bot.token, "setWebhook")) == calls_before
     assert Bot.objects.get().tenant == owner.tenant
+
+
+def test_connecting_the_same_bot_twice_is_a_conflict(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+    connect(owner, token=tg_bot.token)
+    response = connect(owner, token=tg_bot.token)
+    assert response.status_code == 409
+    assert response.json()["code"] == "bot_already_connected"
 
 
 def test_an_endpoint_on_a_private_address_is_refused(owner: Party, standin: StandIn, settings: Any) -> None:
@@ -113,10 +124,10 @@ def test_an_endpoint_on_a_private_address_is_refused(owner: Party, standin: Stan
     assert standin.calls(polling.token, "setWebhook") == []
 
 
-def test_telegram_unreachable_answers_400_and_changes_nothing(owner: Party, settings: Any) -> None:
+def test_telegram_unreachable_answers_503_and_changes_nothing(owner: Party, settings: Any) -> None:
     settings.TELEGRAM_API_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
     response = connect(owner, token="123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-    assert response.status_code == 400
+    assert response.status_code == 503
     assert response.json()["code"] == "telegram_unavailable"
     assert not Bot.objects.exists()
 
@@ -143,7 +154,7 @@ def test_a_crash_after_set_webhook_is_completed_by_a_retry(
 
     monkeypatch.setattr(telegram, "get_webhook_info", crash_on_confirmation)
     with pytest.raises(KeyboardInterrupt):
-        services.bot_connect(tenant=owner.tenant, token=tg_bot.token, endpoint_secret="owner-secret_1")
+        services.bot_create(tenant=owner.tenant, token=tg_bot.token, endpoint_secret="owner-secret_1")
     monkeypatch.setattr(telegram, "get_webhook_info", real)
     half_done = Bot.objects.get()
     assert half_done.status == Bot.Status.CONNECTING
@@ -233,7 +244,7 @@ def test_delete_is_refused_while_telegram_is_unreachable(
     bot_id = connect(owner, token=tg_bot.token).json()["id"]
     settings.TELEGRAM_API_URL = "http://127.0.0.1:9"
     response = owner.api().delete(f"/api/v1/bots/{bot_id}/")
-    assert response.status_code == 400
+    assert response.status_code == 503
     assert "not deleted" in response.json()["detail"]
     assert Bot.objects.filter(uuid=bot_id).exists()
 

@@ -21,7 +21,7 @@ from botpresto.bots.services import webhook_restore
 from botpresto.core.telegram import telegram
 from botpresto.devtools.standin import StandIn
 from tests.bots.fleet import fleet_make, original_of, webhook_of
-from tests.conftest import Party
+from tests.conftest import Party, alerts_send
 
 pytestmark = pytest.mark.django_db
 SWITCHES = ("setwebhook", "deletewebhook")
@@ -118,7 +118,7 @@ def test_it_finishes_a_bot_whose_worker_died_after_switching_it_without_switchin
     owner: Party, standin: StandIn
 ) -> None:
     bots = fleet_make(standin, owner.tenant, 2, start=1)
-    window = maintenance_start(window=window_make(), dispatch=False)
+    window = maintenance_start(window=window_make())
     webhook_restore(bot=bots[0])  # the switch happened, then the worker died before recording it
     row = MaintenanceSwitch.objects.get(bot=bots[0])
     long_ago = timezone.now() - timedelta(minutes=10)
@@ -148,11 +148,13 @@ def test_it_tells_the_owner_once_about_a_bot_changed_during_the_window(owner: Pa
     (changed,) = fleet_make(standin, owner.tenant, 1, start=1)
     run("maintenance_bypass")
     telegram.set_webhook(str(changed.token), url="https://elsewhere.example.com/new")
+    alerts_send()
     mail.outbox.clear()
     run("maintenance_reconnect")
     run("maintenance_reconnect")
-    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
-    body = mail.outbox[0].body
+    outbox = alerts_send()
+    assert [m.to for m in outbox] == [["alice@example.com"]]
+    body = outbox[0].body
     assert f"@{changed.username}" in body
     assert f"/bots/{changed.uuid}/" in body  # the page with the one-click reconnect
     assert str(changed.token) not in body
@@ -199,11 +201,12 @@ def test_it_skips_and_reports_a_bot_whose_token_was_revoked(owner: Party, standi
 def test_it_does_not_retry_a_revoked_bot_and_tells_its_owner_once(owner: Party, standin: StandIn) -> None:
     (revoked,) = fleet_make(standin, owner.tenant, 1, start=1)
     standin.revoke(str(revoked.token))
+    alerts_send()
     mail.outbox.clear()
     run("maintenance_bypass")
     run("maintenance_bypass")
     assert len(standin.calls(str(revoked.token))) == 1
-    notices = [m for m in mail.outbox if "token" in m.subject]
+    notices = [m for m in alerts_send() if "token" in m.subject]
     assert len(notices) == 1
     assert "Paste the current token" in notices[0].body
     assert str(revoked.token) not in notices[0].body
@@ -245,9 +248,9 @@ def test_it_the_command_exits_non_zero_when_a_bot_failed(owner: Party, standin: 
 
 def test_it_ending_a_window_mid_bypass_reconnects_only_what_was_bypassed(owner: Party, standin: StandIn) -> None:
     bots = fleet_make(standin, owner.tenant, 10, start=1)
-    window = maintenance_start(window=window_make(), dispatch=False)
+    window = maintenance_start(window=window_make())
     maintenance_run(window=window, direction=D.BYPASS, max_bots=4)
-    window = maintenance_end(window=window, dispatch=False)
+    window = maintenance_end(window=window)
     maintenance_run(window=window, direction=D.RECONNECT)
     assert set(Bot.objects.values_list("status", flat=True)) == {Bot.Status.ACTIVE}
     assert switches(standin) == {str(bot.token): 2 for bot in bots[:4]}

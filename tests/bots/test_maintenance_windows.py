@@ -200,12 +200,16 @@ def test_the_admin_refuses_a_window_that_ends_before_it_starts(admin_client: Cli
     assert not MaintenanceWindow.objects.exists()
 
 
-def test_staff_bypass_and_reconnect_selected_bots(owner: Party, standin: StandIn, admin_client: Client) -> None:
+def test_staff_bypass_and_reconnect_selected_bots(
+    owner: Party, standin: StandIn, admin_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     chosen, other = fleet_make(standin, owner.tenant, 2, start=1)
-    admin_client.post("/admin/botpresto/bot/", {"action": "bypass_selected", "_selected_action": [chosen.id]})
+    with django_capture_on_commit_callbacks(execute=True):  # the job's task runs once the job is saved
+        admin_client.post("/admin/botpresto/bot/", {"action": "bypass_selected", "_selected_action": [chosen.id]})
     assert standin.bot(str(chosen.token)).webhook_url == chosen.original_url
     assert Bot.objects.get(id=other.id).status == Bot.Status.ACTIVE
-    admin_client.post("/admin/botpresto/bot/", {"action": "reconnect_selected", "_selected_action": [chosen.id]})
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post("/admin/botpresto/bot/", {"action": "reconnect_selected", "_selected_action": [chosen.id]})
     chosen.refresh_from_db()
     assert chosen.status == Bot.Status.ACTIVE
     assert standin.bot(str(chosen.token)).webhook_url == chosen.proxy_url

@@ -29,7 +29,7 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUZmFrZQ==\n-----END CERTI
 
 
 def test_it_lists_the_tenants_bots_with_their_status(owner: Party, owner_client: Client) -> None:
-    bot_make(owner.tenant, username="shop_bot", status=Bot.Status.FAILING)
+    bot_make(owner.tenant, username="shop_bot", endpoint_failing_since=timezone.now())
     html = owner_client.get("/bots/").content.decode()
     assert "@shop_bot" in html
     assert "Endpoint failing" in html

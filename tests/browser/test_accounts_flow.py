@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from accounts.services import api_key_authenticate
 from tests.browser.conftest import screenshot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_a_person_signs_up_and_creates_an_api_key(page: Page, live_server: Any) -> None:

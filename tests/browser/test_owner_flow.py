@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,22 +11,16 @@ from playwright.sync_api import Page, expect
 from analytics.services import records_drain
 from botpresto.bots.models import Bot
 from botpresto.devtools.standin import StandIn
-from proxy import routes
-from proxy.recorder import recorder
 from tests.browser.conftest import screenshot
 from tests.proxy.endpoints import Endpoint
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture
-def site(live_server: Any, standin: StandIn, settings: Any) -> Iterator[str]:
+def site(live_server: Any, standin: StandIn, settings: Any, proxy_threads: None) -> str:
     settings.PUBLIC_URL = live_server.url  # the proxy URL Telegram is given
-    routes.table.reset()
-    recorder.synchronous = True  # each update's record is in the buffer once Telegram has its answer
-    yield str(live_server.url)
-    recorder.synchronous = False
-    routes.table.reset()
+    return str(live_server.url)
 
 
 def talk(standin: StandIn, token: str, *texts: str) -> None:

@@ -1,15 +1,17 @@
+"""Owner alerts through the live proxy path: one failing email per streak, one recovered email when it ends."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core import mail
 from django.test import Client
 
 from accounts.models import Membership
 from botpresto.bots.models import Bot
 from botpresto.devtools.standin import StandIn
+from tests.conftest import alerts_send
 from tests.factories import bot_make
 from tests.proxy.conftest import post
 from tests.proxy.endpoints import Endpoint, Reply
@@ -51,16 +53,16 @@ def test_the_owners_are_emailed_once_when_the_endpoint_starts_failing(
     client: Client, bot: Bot, endpoint: Endpoint
 ) -> None:
     fail(client, bot, endpoint, 1, 2)
-    assert mail.outbox == []
+    assert alerts_send() == []
     fail(client, bot, endpoint, 3, 4, 5, 5, 5)
-    [message] = mail.outbox
+    [message] = alerts_send()
     assert message.to == ["alice@example.com"]  # owners only, not members
     assert "failing" in message.subject
 
 
 def test_the_alert_says_what_failed_and_never_what_users_wrote(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     fail(client, bot, endpoint, 1, 2, 3)
-    body = mail.outbox[0].body
+    body = alerts_send()[0].body
     assert "error status (your endpoint answered 500), 3 times in a row" in body
     assert "What to check:" in body
     assert " UTC" in body
@@ -73,11 +75,11 @@ def test_the_alert_says_what_failed_and_never_what_users_wrote(client: Client, b
 def test_the_bot_is_marked_failing_then_active_again(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     fail(client, bot, endpoint, 1, 2, 3)
     bot.refresh_from_db()
-    assert bot.status == Bot.Status.FAILING
+    assert (bot.status, bot.shown_status) == (Bot.Status.ACTIVE, Bot.Status.FAILING)
     endpoint.reply = Reply(200)
     post(client, bot, body=update(4))
     bot.refresh_from_db()
-    assert bot.status == Bot.Status.ACTIVE
+    assert (bot.shown_status, bot.endpoint_failing_since) == (Bot.Status.ACTIVE, None)
 
 
 def test_the_owners_are_emailed_once_when_it_recovers_with_what_was_held_back(
@@ -87,8 +89,9 @@ def test_the_owners_are_emailed_once_when_it_recovers_with_what_was_held_back(
     endpoint.reply = Reply(200)
     for update_id in (1, 2, 3, 4):
         post(client, bot, body=update(update_id))
-    assert len(mail.outbox) == 2
-    recovered = mail.outbox[1]
+    outbox = alerts_send()
+    assert len(outbox) == 2
+    recovered = outbox[1]
     assert "recovered" in recovered.subject
     assert "Telegram held back 3 updates" in recovered.body
     assert "It was failing for" in recovered.body
@@ -99,7 +102,7 @@ def test_a_success_between_failures_restarts_the_count(client: Client, bot: Bot,
     endpoint.reply = Reply(200)
     post(client, bot, body=update(3))
     fail(client, bot, endpoint, 4, 5)
-    assert mail.outbox == []
+    assert alerts_send() == []
 
 
 def test_a_new_outage_after_recovery_alerts_again(client: Client, bot: Bot, endpoint: Endpoint) -> None:
@@ -107,7 +110,7 @@ def test_a_new_outage_after_recovery_alerts_again(client: Client, bot: Bot, endp
     endpoint.reply = Reply(200)
     post(client, bot, body=update(4))
     fail(client, bot, endpoint, 5, 6, 7)
-    assert [("failing" in m.subject) for m in mail.outbox] == [True, False, True]
+    assert [("failing" in m.subject) for m in alerts_send()] == [True, False, True]
 
 
 def test_the_user_is_told_once_per_update_however_often_telegram_retries(
@@ -137,12 +140,12 @@ def test_an_owner_without_email_gets_nothing_and_nothing_breaks(client: Client, 
     Membership.objects.filter(role=Membership.Role.OWNER).update(role=Membership.Role.MEMBER)
     get_user_model().objects.update(email="")
     fail(client, bot, endpoint, 1, 2, 3)
-    assert mail.outbox == []
+    assert alerts_send() == []
 
 
 def test_a_manual_mode_bot_waiting_for_updates_is_marked_failing(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, status=Bot.Status.WAITING, token=None, upstream_url=endpoint.url)
     fail(client, bot, endpoint, 1, 2, 3)
     bot.refresh_from_db()
-    assert bot.status == Bot.Status.FAILING
-    assert len(mail.outbox) == 1
+    assert bot.shown_status == Bot.Status.FAILING
+    assert len(alerts_send()) == 1

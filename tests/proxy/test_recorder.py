@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_records_gathered_are_written_in_order_in_one_go() -> None:
     recorder = Recorder()
     for n in range(5):
-        recorder._pending.append({"n": n})  # what put() does while the thread sleeps
+        recorder.put({"n": n})  # no thread started: they wait for a flush
     recorder.flush()
     assert [r["n"] for r in buffer.records_pop(10)] == [0, 1, 2, 3, 4]
 
@@ -24,6 +24,7 @@ def test_the_thread_writes_them_without_being_asked() -> None:
     import time
 
     recorder = Recorder()
+    recorder.start()
     recorder.put({"n": 1})
     deadline = time.monotonic() + 2
     while buffer.buffer_length() == 0 and time.monotonic() < deadline:
@@ -37,6 +38,6 @@ def test_a_batch_lost_to_a_dead_buffer_is_counted_record_by_record(settings: Any
     lost = buffer.lost_count()
     recorder = Recorder()
     for n in range(3):
-        recorder._pending.append({"n": n})
+        recorder.put({"n": n})
     recorder.flush()
     assert buffer.lost_count() == lost + 3

@@ -10,6 +10,7 @@ from botpresto.bots.models import Bot
 from botpresto.bots.services import bot_update
 from botpresto.core.crypto import KeyRing
 from proxy import views
+from proxy.recorder import recorder
 from proxy.routes import table
 from tests.factories import bot_make
 from tests.proxy.conftest import UPDATE, post
@@ -48,8 +49,10 @@ def test_the_after_response_work_waits_for_close(bot: Bot, endpoint: Endpoint) -
 
     table.load()
     response = views.bot_forward(_request(bot), str(bot.uuid))
+    recorder.flush()
     assert buffer.buffer_length() == 0
     response.close()
+    recorder.flush()
     assert buffer.buffer_length() == 1
 
 

@@ -15,7 +15,7 @@ def hint(bot: Bot) -> str:
 
 @register.filter
 def needs_attention(bot: Bot) -> bool:
-    return bot.status in NEEDS_ATTENTION
+    return bot.shown_status in NEEDS_ATTENTION
 
 
 @register.filter

@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from botpresto.bots.maintenance import maintenance_retry_failed, maintenance_run, maintenance_start
-from botpresto.bots.management.commands._maintenance import Printer, original_target, report
+from botpresto.bots.maintenance import maintenance_retry_failed, maintenance_start
+from botpresto.bots.management.commands._maintenance import original_target, report, run_waiting
 from botpresto.bots.models import Bot, MaintenanceSwitch, MaintenanceWindow
-from botpresto.bots.switch import CONNECTED
+from botpresto.bots.states import CONNECTED
 from botpresto.core.errors import ApplicationError
 
 W = MaintenanceWindow.State
@@ -60,12 +60,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Retrying {retried} bots that failed before.")
         if window.state in (W.PLANNED, W.BYPASSING):
             try:
-                window = maintenance_start(window=window, dispatch=False)
+                window = maintenance_start(window=window)
             except ApplicationError as exc:
                 raise CommandError(exc.message) from None
-        maintenance_run(
-            window=window, direction=D.BYPASS, max_bots=options["limit"], on_row=Printer(self, window, D.BYPASS)
-        )
+        run_waiting(self, window=window, direction=D.BYPASS, limit=options["limit"])
         report(self, window, D.BYPASS)
 
     def _dry_run(self, window: MaintenanceWindow | None) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from botpresto.bots.maintenance import maintenance_end, maintenance_retry_failed, maintenance_run
-from botpresto.bots.management.commands._maintenance import Printer, report
+from botpresto.bots.maintenance import maintenance_end, maintenance_retry_failed
+from botpresto.bots.management.commands._maintenance import report, run_waiting
 from botpresto.bots.models import Bot, MaintenanceSwitch, MaintenanceWindow
 
 W = MaintenanceWindow.State
@@ -46,12 +46,10 @@ class Command(BaseCommand):
         retried = maintenance_retry_failed(window=window, direction=D.RECONNECT)
         if retried:
             self.stdout.write(f"Retrying {retried} bots that failed before.")
-        window = maintenance_end(window=window, dispatch=False)
+        window = maintenance_end(window=window)
         if window.state not in (W.RECONNECTING, W.DONE):
             raise CommandError(f"{window} cannot be ended now.")
-        maintenance_run(
-            window=window, direction=D.RECONNECT, max_bots=options["limit"], on_row=Printer(self, window, D.RECONNECT)
-        )
+        run_waiting(self, window=window, direction=D.RECONNECT, limit=options["limit"])
         report(self, window, D.RECONNECT)
 
     def _dry_run(self, window: MaintenanceWindow) -> None:

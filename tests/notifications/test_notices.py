@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -7,8 +9,16 @@ import pytest
 from botpresto.bots.models import Bot
 from botpresto.core.telegram import RateLimited
 from botpresto.devtools.standin import StandIn
-from botpresto.notifications.notices import DEFAULT_NOTICES, NoticeTarget, notice_target, notice_text
-from proxy.services import notice_send
+from botpresto.notifications.notices import (
+    DEFAULT_NOTICES,
+    NoticeTarget,
+    delivered_mark,
+    notice_send,
+    notice_target,
+    notice_text,
+)
+from botpresto.notifications.tasks import notice_send_task
+from tests.conftest import alerts_send
 from tests.factories import bot_make
 
 LANGUAGES = ["en", "ru", "es", "pt", "de", "fr", "it", "uk", "tr", "fa", "ar", "id", "hi"]
@@ -99,7 +109,7 @@ def _sent(standin: StandIn, tg: Any, method: str = "sendMessage") -> list[Any]:
 
 @pytest.mark.django_db
 def test_it_tells_the_user_in_their_language(standin: StandIn, tg: Any, bot: Bot) -> None:
-    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "uk")) == "sent"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "uk"), failed_at=time.time()) == "sent"
     [call] = _sent(standin, tg)
     assert (int(call.params["chat_id"]), call.params["text"]) == (42, DEFAULT_NOTICES["uk"])
 
@@ -108,20 +118,20 @@ def test_it_tells_the_user_in_their_language(standin: StandIn, tg: Any, bot: Bot
 def test_it_uses_the_owners_text(standin: StandIn, tg: Any, bot: Bot) -> None:
     bot.notice_texts = {"en": "Back in 5 minutes, promise."}
     bot.save()
-    notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en-GB"))
+    notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en-GB"), failed_at=time.time())
     assert _sent(standin, tg)[0].params["text"] == "Back in 5 minutes, promise."
 
 
 @pytest.mark.django_db
 def test_it_answers_a_button_press_with_the_notice(standin: StandIn, tg: Any, bot: Bot) -> None:
-    notice_send(bot_id=bot.id, target=NoticeTarget("answerCallbackQuery", 42, "it", "cb-1"))
+    notice_send(bot_id=bot.id, target=NoticeTarget("answerCallbackQuery", 42, "it", "cb-1"), failed_at=time.time())
     [call] = _sent(standin, tg, "answerCallbackQuery")
     assert (call.params["callback_query_id"], call.params["text"]) == ("cb-1", DEFAULT_NOTICES["it"])
 
 
 @pytest.mark.django_db
 def test_it_answers_an_inline_query_with_no_results_and_the_notice(standin: StandIn, tg: Any, bot: Bot) -> None:
-    notice_send(bot_id=bot.id, target=NoticeTarget("answerInlineQuery", 42, "tr", "iq-1"))
+    notice_send(bot_id=bot.id, target=NoticeTarget("answerInlineQuery", 42, "tr", "iq-1"), failed_at=time.time())
     [call] = _sent(standin, tg, "answerInlineQuery")
     assert (call.params["inline_query_id"], call.params["results"]) == ("iq-1", [])
     assert call.params["button"]["text"] == DEFAULT_NOTICES["tr"]
@@ -129,8 +139,8 @@ def test_it_answers_an_inline_query_with_no_results_and_the_notice(standin: Stan
 
 @pytest.mark.django_db
 def test_a_chat_is_told_once_per_cooldown(standin: StandIn, tg: Any, bot: Bot) -> None:
-    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "sent"
-    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "cooldown"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "sent"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "cooldown"
     assert len(_sent(standin, tg)) == 1
 
 
@@ -138,38 +148,57 @@ def test_a_chat_is_told_once_per_cooldown(standin: StandIn, tg: Any, bot: Bot) -
 def test_owners_can_turn_notices_off(standin: StandIn, tg: Any, bot: Bot) -> None:
     bot.notices_enabled = False
     bot.save()
-    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "off"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "off"
     assert standin.calls(tg.token, "sendMessage") == []
 
 
 @pytest.mark.django_db
 def test_a_manual_mode_bot_sends_no_notice(owner, standin: StandIn) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, telegram_id=None)
-    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "off"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "off"
 
 
 @pytest.mark.django_db
 def test_a_user_who_blocked_the_bot_is_not_asked_again(standin: StandIn, tg: Any, bot: Bot, settings: Any) -> None:
     settings.NOTICE_COOLDOWN_SECONDS = 0
     standin.block_chat(tg.token, 42)
-    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "refused"
-    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "blocked"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "refused"
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "blocked"
     assert len(standin.calls(tg.token, "sendMessage")) == 1
 
 
 @pytest.mark.django_db
-def test_a_revoked_token_marks_the_bot(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_a_revoked_token_marks_the_bot_and_asks_the_owner_for_a_new_one(standin: StandIn, tg: Any, bot: Bot) -> None:
     standin.revoke(tg.token)
-    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en")) == "token_revoked"
+    target = NoticeTarget("sendMessage", 42, "en").as_json()
+    assert notice_send_task.apply(args=(bot.id, target, time.time())).result == "token_revoked"
     bot.refresh_from_db()
     assert bot.status == Bot.Status.TOKEN_REVOKED
+    [email] = alerts_send()
+    assert "Paste the current token" in email.body
+
+
+@pytest.mark.django_db
+def test_a_notice_is_not_sent_once_the_bot_delivered_again(standin: StandIn, tg: Any, bot: Bot) -> None:
+    failed_at = time.time()
+    delivered_mark(bot_id=bot.id, at=failed_at + 1)  # a later update went through before the notice left
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=failed_at) == "stale"
+    assert _sent(standin, tg) == []
+
+
+@pytest.mark.django_db
+def test_a_notice_is_not_sent_once_the_endpoint_recovered(standin: StandIn, tg: Any, bot: Bot) -> None:
+    failed_at = time.time()
+    Bot.objects.filter(id=bot.id).update(endpoint_recovered_at=datetime.fromtimestamp(failed_at + 5, tz=UTC))
+    assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=failed_at) == "stale"
+    assert _sent(standin, tg) == []
 
 
 @pytest.mark.django_db
 def test_a_rate_limit_is_raised_for_a_later_retry(standin: StandIn, tg: Any, bot: Bot) -> None:
     standin.rate_limit(tg.token, "sendMessage", retry_after=3)
     with pytest.raises(RateLimited) as caught:
-        notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"))
+        notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time())
     assert caught.value.retry_after == 3
 
 
@@ -177,11 +206,9 @@ def test_a_rate_limit_is_raised_for_a_later_retry(standin: StandIn, tg: Any, bot
 def test_the_task_asks_to_be_retried_after_the_rate_limit(standin: StandIn, tg: Any, bot: Bot) -> None:
     from celery.exceptions import Retry
 
-    from botpresto.notifications.tasks import proxy_notice_task
-
     standin.rate_limit(tg.token, "sendMessage", retry_after=9)
     with pytest.raises(Retry) as caught:
-        proxy_notice_task.apply(args=(bot.id, NoticeTarget("sendMessage", 42, "en").as_json()))
+        notice_send_task.apply(args=(bot.id, NoticeTarget("sendMessage", 42, "en").as_json(), time.time()))
     assert caught.value.when == 9
 
 
@@ -189,11 +216,9 @@ def test_the_task_asks_to_be_retried_after_the_rate_limit(standin: StandIn, tg: 
 def test_a_retried_notice_is_sent_although_it_took_the_cooldown_itself(standin: StandIn, tg: Any, bot: Bot) -> None:
     from celery.exceptions import Retry
 
-    from botpresto.notifications.tasks import proxy_notice_task
-
-    target = NoticeTarget("sendMessage", 42, "en").as_json()
+    target, failed_at = NoticeTarget("sendMessage", 42, "en").as_json(), time.time()
     standin.rate_limit(tg.token, "sendMessage", retry_after=1)
     with pytest.raises(Retry):
-        proxy_notice_task.apply(args=(bot.id, target))
-    assert proxy_notice_task.apply(args=(bot.id, target), retries=1).result == "sent"
+        notice_send_task.apply(args=(bot.id, target, failed_at))
+    assert notice_send_task.apply(args=(bot.id, target, failed_at), retries=1).result == "sent"
     assert len(_sent(standin, tg)) == 1
