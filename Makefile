@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PROXY_PORT ?= 8001
 
 .PHONY: run test test-fast lint format migrate demo bench bench-drain upgrade-check clean venv
 
@@ -20,18 +21,19 @@ venv: $(STAMP)
 migrate: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 
-# Web server, Celery worker and beat on the embedded defaults (SQLite, folder broker).
+# The Procfile's roles (pages on PORT, the proxy on PROXY_PORT, Celery worker and beat) on the embedded defaults.
 run: migrate
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
 	  echo ""; echo "  BotPresto runs at http://$(HOST):$(PORT)/"; \
 	  echo "  Sign up there, or log in (admin too, at /admin/) as $$email with password $$password"; echo ""; }
-	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.dev start
+	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) PROXY_PORT=$(PROXY_PORT) PROXY_URL=http://$(HOST):$(PROXY_PORT) $(BIN)/honcho -f scripts/Procfile.dev start
 
 # The whole flow offline: Telegram stand-in + sample bot endpoint + the service wired to them.
 demo: export TELEGRAM_API_URL = http://127.0.0.1:8081
 demo: export ALLOW_PRIVATE_UPSTREAMS = true
 demo: export MIXPANEL_API_URL = http://127.0.0.1:8090
 demo: export PUBLIC_URL = http://$(HOST):$(PORT)
+demo: export PROXY_URL = http://$(HOST):$(PROXY_PORT)
 demo: migrate
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
 	  key=$$(DEBUG=$${DEBUG:-true} $(BIN)/python manage.py issue_api_key $$email --name demo | tail -n 1); \
@@ -42,7 +44,7 @@ demo: migrate
 	  echo "     curl -s -H 'Authorization: Bearer '$$key -d token=5550001234:AAdemo-local-only-token-0000000000 -d endpoint_secret=demo-endpoint-secret http://$(HOST):$(PORT)/api/v1/bots/"; \
 	  echo "  2. Talk to it:  $(BIN)/python -m botpresto.devtools.demo_send hello"; \
 	  echo "     (before connecting, the update goes straight to the sample endpoint; after, through the proxy)"; echo ""; }
-	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/honcho -f scripts/Procfile.demo start
+	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) PROXY_PORT=$(PROXY_PORT) $(BIN)/honcho -f scripts/Procfile.demo start
 
 # The analytics drain: one process from a filled buffer into a local Mixpanel collector,
 # end users and statistics (README, "Performance — analytics drain"). Set DATABASE_URL

@@ -61,6 +61,11 @@ def items(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in env.list(name) if item.strip()]
 
 
+def whole_numbers(name: str, default: list[int]) -> list[int]:
+    values = items(name, [str(n) for n in default])
+    return [int(v) for v in _parsed(name, lambda: [int(v) for v in values], "whole numbers separated by commas")]
+
+
 def url(name: str, default: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
     value = (_raw(name) or default).rstrip("/")
     parts = urlsplit(value)

@@ -14,7 +14,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from config.env import database, email, env, flag, items, number, text, url
+from config.env import database, email, env, flag, items, number, text, url, whole_numbers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state: the embedded broker, beat's schedule file; ignored by git
@@ -29,7 +29,9 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 ENCRYPTION_KEYS = text("ENCRYPTION_KEYS")  # id:base64key,...; required unless DEBUG
 PUBLIC_URL = url("PUBLIC_URL", "http://127.0.0.1:8000")
-ALLOWED_HOSTS = [*items("ALLOWED_HOSTS"), urlsplit(PUBLIC_URL).hostname or ""]
+# Base of the webhook URLs given to Telegram (the proxy role); empty: PUBLIC_URL serves /proxy/ too.
+PROXY_URL = url("PROXY_URL", PUBLIC_URL) if text("PROXY_URL") else ""
+ALLOWED_HOSTS = [*items("ALLOWED_HOSTS"), *(urlsplit(base).hostname or "" for base in (PUBLIC_URL, PROXY_URL) if base)]
 if DEBUG:
     ALLOWED_HOSTS += ["localhost", "127.0.0.1", "[::1]", "testserver"]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL] if PUBLIC_URL.startswith("https://") else []
@@ -170,6 +172,8 @@ TELEGRAM_CONNECT_TIMEOUT = number("TELEGRAM_CONNECT_TIMEOUT", 3.05, minimum=0.1,
 TELEGRAM_READ_TIMEOUT = number("TELEGRAM_READ_TIMEOUT", 10.0, minimum=0.5, maximum=60.0)
 MIXPANEL_API_URL = url("MIXPANEL_API_URL", "https://api.mixpanel.com")
 ALLOW_PRIVATE_UPSTREAMS = flag("ALLOW_PRIVATE_UPSTREAMS", False)
+# Ports an owner's endpoint may use: Telegram's own webhook ports unless an operator widens them.
+UPSTREAM_ALLOWED_PORTS = whole_numbers("UPSTREAM_ALLOWED_PORTS", [443, 80, 88, 8443])
 globals().update(email("EMAIL_URL", "consolemail://"))
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = text("DEFAULT_FROM_EMAIL", "BotPresto <noreply@localhost>")
 
@@ -190,10 +194,16 @@ MANUAL_SILENT_HOURS = number("MANUAL_SILENT_HOURS", 24, minimum=1, maximum=24 * 
 
 # --- The proxy (POST /proxy/bot/<uuid>) ---------------------------------------------------
 PROXY_MAX_BODY_BYTES = number("PROXY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# Seconds a client has to send a whole update once its headers arrived; past it, 408.
+PROXY_BODY_TIMEOUT = number("PROXY_BODY_TIMEOUT", 10.0, minimum=0.5, maximum=60.0)
+# Forwards one proxy process runs at once (each waits on an owner's endpoint); slow clients use none.
+PROXY_THREADS = number("PROXY_THREADS", 128, minimum=4, maximum=4096)
 PROXY_CONNECT_TIMEOUT = number("PROXY_CONNECT_TIMEOUT", 3.05, minimum=0.05, maximum=10.0)
 PROXY_READ_TIMEOUT = number("PROXY_READ_TIMEOUT", 25.0, minimum=0.1, maximum=50.0)  # Telegram waits 60 s
 PROXY_RETRY_AFTER = number("PROXY_RETRY_AFTER", 5, minimum=0, maximum=3600)
 PROXY_MAX_IN_FLIGHT_PER_BOT = number("PROXY_MAX_IN_FLIGHT_PER_BOT", 32, minimum=1)
+# Updates one tenant's bots may bring each second, per proxy process; past it, 429 + Retry-After.
+PROXY_TENANT_REQUESTS_PER_SECOND = number("PROXY_TENANT_REQUESTS_PER_SECOND", 1000, minimum=1)
 PROXY_TELEGRAM_SOURCE_CHECK = flag("PROXY_TELEGRAM_SOURCE_CHECK", False)
 PROXY_TELEGRAM_SOURCE_RANGES = items("PROXY_TELEGRAM_SOURCE_RANGES", ["149.154.160.0/20", "91.108.4.0/22"])
 for _range in PROXY_TELEGRAM_SOURCE_RANGES:

@@ -1,3 +1,10 @@
+"""The web role's WSGI entry (gunicorn in production, runserver with make run).
+
+Pages, the admin and the API go through Django and its middleware. Updates under
+/proxy/ skip both (proxy.wsgi); in production the proxy role (proxy.asgi under
+granian) serves them, and this path is there for setups without it.
+"""
+
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -8,16 +15,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 pages = get_wsgi_application()
 
-from proxy.runtime import proxy_start, proxy_started  # noqa: E402
-from proxy.wsgi import PREFIX, BareHandler  # noqa: E402  (after Django is set up)
-
-proxy = BareHandler()
+from proxy.wsgi import PREFIX  # noqa: E402  (after Django is set up)
+from proxy.wsgi import application as proxy  # noqa: E402
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """Telegram's updates skip the middleware the pages need; everything else goes through it."""
     if environ.get("PATH_INFO", "").startswith(PREFIX):
-        if not proxy_started():
-            proxy_start()  # once per process: routes, the analytics recorder, the side-work outbox
         return proxy(environ, start_response)
     return pages(environ, start_response)

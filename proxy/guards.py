@@ -5,10 +5,11 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import threading
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
 
 
 def secret_matches(given: str | None, expected: bytes) -> bool:
@@ -22,16 +23,16 @@ def _networks(ranges: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddres
     return tuple(ipaddress.ip_network(item, strict=False) for item in ranges)
 
 
-def source_address(request: HttpRequest) -> str:
+def source_address(meta: Mapping[str, Any]) -> str:
     """The client's address: the trusted load balancer's header when configured, else the socket's peer."""
     header = settings.PROXY_FORWARDED_FOR_HEADER
     if header:
-        value = request.headers.get(header, "")
+        value = str(meta.get("HTTP_" + header.upper().replace("-", "_"), ""))
         # The load balancer appends the address it saw: the last entry is the one to trust.
         last = value.rsplit(",", 1)[-1].strip()
         if last:
             return last
-    return str(request.META.get("REMOTE_ADDR", ""))
+    return str(meta.get("REMOTE_ADDR", ""))
 
 
 def source_allowed(address: str) -> bool:
@@ -77,3 +78,33 @@ class InFlight:
 
 
 in_flight = InFlight()
+
+
+class TenantRate:
+    """Updates per tenant per second in this process: one tenant's flood cannot take every thread.
+
+    A fixed one-second window per tenant; cheap enough for the hot path (a dict and a lock).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self._windows: dict[int, tuple[int, int]] = {}  # tenant → (second, count)
+
+    def allow(self, tenant_id: int, now: float) -> bool:
+        second = int(now)
+        with self._lock:
+            start, count = self._windows.get(tenant_id, (second, 0))
+            if start != second:
+                start, count = second, 0
+                if len(self._windows) > 100_000:
+                    self._windows.clear()
+            if count >= settings.PROXY_TENANT_REQUESTS_PER_SECOND:
+                return False
+            self._windows[tenant_id] = (start, count + 1)
+            return True
+
+
+tenant_rate = TenantRate()

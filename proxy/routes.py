@@ -27,8 +27,19 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from botpresto.bots.models import Bot
+from botpresto.core.crypto import DecryptionError
+from proxy.rejects import rejects
 
 logger = logging.getLogger(__name__)
+
+
+class RoutesUnavailable(Exception):
+    """The routes could not be read (the database is away): answer 503, never "unknown bot"."""
+
+
+class RouteUnreadable(Exception):
+    """The bot's stored secrets do not decrypt (a missing key, a damaged value): only this bot is off."""
+
 
 DELETED_KEY = "proxy:routes:deleted"
 REFRESH_SECONDS = 1.0
@@ -44,7 +55,7 @@ class Route:
     bot_id: int
     uuid: str
     status: str
-    forwards: bool
+    tenant_id: int
     upstream_url: str
     proxy_secret: bytes
     endpoint_secret: str | None
@@ -84,6 +95,7 @@ def _bots() -> QuerySet[Bot]:
     return Bot.objects.only(
         "id",
         "uuid",
+        "tenant_id",
         "status",
         "mode",
         "upstream_url",
@@ -123,6 +135,7 @@ class RouteTable:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.certificates = CertificateFiles()
+        self.unreadable: dict[str, str] = {}  # uuid → why its secrets do not decrypt
 
     # --- lookups (the hot path) -------------------------------------------------
     def cached(self, key: str) -> Route | None:
@@ -130,16 +143,26 @@ class RouteTable:
         return self._routes.get(key)
 
     def get(self, key: str) -> Route | None:
-        """The route of the bot with this canonical uuid, or None."""
+        """The route of the bot with this canonical uuid, or None for a bot that does not exist.
+
+        Raises RoutesUnavailable when that cannot be known (the database is away), and
+        RouteUnreadable for a bot whose stored secrets do not decrypt.
+        """
         route = self._routes.get(key)
         if route is not None:
             return route
+        if key in self.unreadable:
+            raise RouteUnreadable(key)
         if not self._loaded:
-            # gunicorn starts the table in post_worker_init; other servers (runserver) start it here.
-            self.load()
+            try:
+                self.load()
+            except DatabaseError as exc:
+                raise RoutesUnavailable from exc
             route = self._routes.get(key)
             if route is not None:
                 return route
+            if key in self.unreadable:
+                raise RouteUnreadable(key)
         return self._lookup_missing(key)
 
     def _lookup_missing(self, key: str) -> Route | None:
@@ -148,7 +171,7 @@ class RouteTable:
             return None
         # One lookup at a time per process: a flood of unknown uuids waits here, not on the database.
         if not self._miss_lock.acquire(timeout=1.0):
-            return None
+            raise RoutesUnavailable("lookups are queued")
         try:
             if key in self._routes:
                 return self._routes[key]
@@ -160,12 +183,14 @@ class RouteTable:
                     self._misses.clear()
                 self._misses[key] = time.monotonic() + NEGATIVE_SECONDS
                 return None
-            route = self._build(bot)
+            route = self._build_or_skip(bot)
+            if route is None:
+                raise RouteUnreadable(key)
             self._routes[key] = route
             return route
         except DatabaseError as exc:
             logger.warning("route_lookup_failed error=%s", type(exc).__name__)
-            return None
+            raise RoutesUnavailable from exc
         finally:
             if not connection.in_atomic_block:
                 connection.close()  # rare: don't leave a connection per request thread
@@ -178,11 +203,12 @@ class RouteTable:
                 return
             self._deleted_version = self._read_deleted_version()
             bots = list(_bots())
-            self._routes = {str(bot.uuid): self._build(bot) for bot in bots}
+            built = ((str(bot.uuid), self._build_or_skip(bot)) for bot in bots)
+            self._routes = {key: route for key, route in built if route is not None}
             self._watermark = max((bot.updated_at for bot in bots), default=None)
             self._last_full_check = time.monotonic()
             self._loaded = True
-        logger.info("routes_loaded bots=%d", len(self._routes))
+        logger.info("routes_loaded bots=%d unreadable=%d", len(self._routes), len(self.unreadable))
 
     def refresh(self) -> None:
         """Take in bots changed since the last refresh; drop deleted ones."""
@@ -207,7 +233,11 @@ class RouteTable:
         if stale:
             for bot in _bots().filter(uuid__in=stale):
                 key = str(bot.uuid)
-                self._routes[key] = self._build(bot)
+                route = self._build_or_skip(bot)
+                if route is None:
+                    self._routes.pop(key, None)
+                else:
+                    self._routes[key] = route
                 self._misses.pop(key, None)
         newest = max((updated_at for _, updated_at in rows), default=None)
         if newest is not None and (self._watermark is None or newest > self._watermark):
@@ -223,13 +253,26 @@ class RouteTable:
         except Exception:  # the cache is down: rely on the periodic full check
             return self._deleted_version
 
+    def _build_or_skip(self, bot: Bot) -> Route | None:
+        """The bot's route; None (logged once) when its secrets do not decrypt, so the others keep forwarding."""
+        key = str(bot.uuid)
+        try:
+            route = self._build(bot)
+        except DecryptionError as exc:
+            if self.unreadable.get(key) != str(exc):
+                logger.error("route_unreadable bot=%s reason=%s", key, exc)
+            self.unreadable[key] = str(exc)
+            return None
+        self.unreadable.pop(key, None)
+        return route
+
     def _build(self, bot: Bot) -> Route:
         has_token = bool(getattr(bot, "has_token", bot.token is not None))
         return Route(
             bot_id=bot.id,
             uuid=str(bot.uuid),
             status=bot.status,
-            forwards=bot.status not in (Bot.Status.DISCONNECTED, Bot.Status.BYPASSED, Bot.Status.WEBHOOK_CHANGED),
+            tenant_id=bot.tenant_id,
             upstream_url=str(bot.upstream_url),
             proxy_secret=str(bot.proxy_secret).encode(),
             endpoint_secret=str(bot.endpoint_secret) if bot.endpoint_secret else None,
@@ -270,6 +313,7 @@ class RouteTable:
         last_error = 0.0
         try:
             while not self._stop.wait(REFRESH_SECONDS):
+                rejects.flush()  # the periodic thread of the process: summaries go out even when a flood stops
                 try:
                     close_old_connections()
                     self.refresh()
@@ -284,6 +328,7 @@ class RouteTable:
     def reset(self) -> None:
         """Forget everything (tests, and after a fork)."""
         self.stop()
+        self.unreadable = {}
         self._routes = {}
         self._misses = {}
         self._loaded = False

@@ -6,18 +6,28 @@ uses. Redirects are not followed (Telegram does not follow them either),
 nothing is retried but a kept-alive connection the endpoint closed before
 answering (the same request on a fresh connection), and every failure becomes a
 status that makes Telegram keep the update and try again.
+
+Every new connection resolves the endpoint's name again and connects only to an
+address the guard allows (botpresto.core.urlguard), verifying TLS against the name:
+an endpoint that passed the check when saved cannot be re-pointed at our network
+through its DNS (rebinding).
 """
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import certifi
 import urllib3
 from django.conf import settings
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
+    ConnectTimeoutError,
     HTTPError,
     NameResolutionError,
     NewConnectionError,
@@ -27,12 +37,15 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as UrllibTimeout
 from urllib3.util import parse_url
 
+from botpresto.core.urlguard import resolve_allowed
 from proxy.routes import Route
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Marks our forwards: an endpoint that points back at this service is refused instead of looping.
+HOP_HEADER = "X-BotPresto-Hop"
 
 # What went wrong, as recorded and logged.
-CONNECT, DNS, TLS, TIMEOUT, REDIRECT, HTTP_STATUS, GONE, OVERLOAD, TOO_LARGE = (
+CONNECT, DNS, TLS, TIMEOUT, REDIRECT, HTTP_STATUS, GONE, OVERLOAD, TOO_LARGE, REFUSED = (
     "connect",
     "dns",
     "tls",
@@ -42,7 +55,61 @@ CONNECT, DNS, TLS, TIMEOUT, REDIRECT, HTTP_STATUS, GONE, OVERLOAD, TOO_LARGE = (
     "gone",
     "overload",
     "too_large",
+    "refused",  # the endpoint's name resolved to an address we never connect to
 )
+
+
+class _GuardedConnectionMixin:
+    """Connect only to an address the guard allows, resolved now (not when the URL was saved)."""
+
+    host: str
+    port: int
+    timeout: float | None
+    socket_options: Any
+
+    def _new_conn(self) -> socket.socket:
+        try:
+            addresses = resolve_allowed(self.host, self.port)
+        except PermissionError as exc:
+            raise AddressRefused(self, str(exc)) from None  # type: ignore[arg-type]
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+        error: Exception | None = None
+        for family, address in addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                for option in self.socket_options or ():
+                    sock.setsockopt(*option)
+                sock.settimeout(self.timeout)
+                sock.connect((address, self.port))
+                return sock
+            except TimeoutError as exc:
+                sock.close()
+                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise NewConnectionError(self, f"Failed to establish a new connection: {error}")  # type: ignore[arg-type]
+
+
+class AddressRefused(NewConnectionError):
+    pass
+
+
+class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    """TLS is verified against the endpoint's name, though the socket goes to the vetted address."""
+
+
+class GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
 
 
 @dataclass(slots=True)
@@ -64,7 +131,8 @@ class Outcome:
 
 # Many bots share a host (one app serving several bots): plenty of connections per host, many hosts.
 manager = urllib3.PoolManager(num_pools=512, maxsize=256, block=False, retries=False)
-HEADERS = {"User-Agent": "BotPresto", "Accept-Encoding": "identity"}
+manager.pool_classes_by_scheme = {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}
+HEADERS = {"User-Agent": "BotPresto", "Accept-Encoding": "identity", HOP_HEADER: "1"}
 
 
 @lru_cache(maxsize=65536)
@@ -78,6 +146,8 @@ def _retry_after() -> str:
 
 
 def _failure_kind(exc: Exception) -> str:
+    if isinstance(exc, AddressRefused):
+        return REFUSED
     if isinstance(exc, NameResolutionError):
         return DNS
     if isinstance(exc, NewConnectionError):  # before timeouts: urllib3 makes it a subclass of one

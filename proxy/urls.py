@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import re_path
 
 from proxy import views
 
 urlpatterns = [
-    path("proxy/bot/<str:bot_uuid>", views.bot_forward, name="proxy_bot_forward"),
+    # Everything under /proxy/ is the proxy's to answer (and to log), not the pages' 404.
+    re_path(r"^proxy/(?P<path>.*)\Z", views.proxy_entry, name="proxy_entry"),
 ]

@@ -39,6 +39,14 @@ UPDATE = (
 )
 
 
+def proxy_role(port: int) -> list[str]:
+    """The Procfile's proxy role, as it runs in production, on loopback."""
+    sys.path.insert(0, str(ROOT))
+    from botpresto.devtools.procfile import role_command
+
+    return [*role_command("proxy", {**os.environ, "PROXY_PORT": str(port)}), "--host", "127.0.0.1"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -255,6 +263,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--worker-class", default=None, help="override gunicorn.conf.py (gevent, gthread)")
+    parser.add_argument(
+        "--server", default="granian", choices=["granian", "gunicorn"], help="what serves the proxy (Procfile: granian)"
+    )
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--slow-bots", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="fast-path runs per server; the median is kept")
@@ -306,12 +317,12 @@ def main() -> None:
 
         proxy_port, minimal_port, minimal3_port = free_port(), free_port(), free_port()
         gunicorn = [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-        start(
-            stack,
-            [*gunicorn, "--bind", f"127.0.0.1:{proxy_port}", "config.wsgi"],
-            {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"},
-            var / "proxy.log",
+        proxy_command = (
+            proxy_role(proxy_port)
+            if args.server == "granian"
+            else [*gunicorn, "--bind", f"127.0.0.1:{proxy_port}", "config.wsgi"]
         )
+        start(stack, proxy_command, {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"}, var / "proxy.log")
         fast_uuid, fast_secret = bots["fast"]
         for port, client in ((minimal_port, "requests"), (minimal3_port, "urllib3")):
             start(

@@ -18,6 +18,7 @@ from botpresto.bots import services, validation
 from botpresto.bots.jobs import bot_job_create, bot_job_progress
 from botpresto.bots.models import Bot, BotJob, BotJobItem
 from botpresto.core.errors import ApplicationError
+from botpresto.core.fields import unreadable_fields
 
 MASK = "•••••• (set)"
 
@@ -101,7 +102,7 @@ class BotAdmin(admin.ModelAdmin):
         "endpoint",
         "delivery",
         "pending_updates",
-        "webhook_checked_at",
+        "secrets",
     ]
     list_filter = [
         "status",
@@ -226,6 +227,11 @@ class BotAdmin(admin.ModelAdmin):
         url = str(info.pop("url", "") or "")
         info["url"] = "ours (the proxy)" if url == bot.proxy_url else ("another address" if url else "none")
         return format_html_join("", "<div><code>{}</code>: {}</div>", sorted(info.items()))
+
+    @admin.display(description="secrets")
+    def secrets(self, bot: Bot) -> str:
+        unreadable = unreadable_fields(bot)
+        return f"unreadable: {', '.join(unreadable)}" if unreadable else "ok"
 
     @admin.display(description="endpoint")
     def endpoint(self, bot: Bot) -> str:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.authentication import request_tenant
 from botpresto.bots import selectors, services
 from botpresto.bots.models import Bot
+from botpresto.core.fields import Unreadable, unreadable_fields
 
 # What needs the bot's token, which a manual-mode owner keeps to themselves.
 MANUAL_MODE_UNAVAILABLE = ("user_notices", "maintenance_bypass", "webhook_health_checks")
@@ -29,7 +30,7 @@ class BotOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Bot.Status.choices, source="shown_status")
     endpoint_failing_since = serializers.DateTimeField(allow_null=True)
     proxy_url = serializers.CharField()
-    upstream_url = serializers.CharField()
+    upstream_url = serializers.SerializerMethodField()
     has_endpoint_secret = serializers.SerializerMethodField()
     has_mixpanel_token = serializers.SerializerMethodField()
     notices_enabled = serializers.BooleanField()
@@ -38,12 +39,24 @@ class BotOutputSerializer(serializers.Serializer):
     set_webhook_command = serializers.SerializerMethodField(help_text="Manual mode only: the call to make.")
     unavailable_features = serializers.SerializerMethodField(help_text="What needs the token (manual mode).")
 
+    unreadable_secrets = serializers.SerializerMethodField(
+        help_text="Stored values that no longer decrypt (a missing key): the bot does not forward until replaced."
+    )
+
+    def get_upstream_url(self, bot: Bot) -> str | None:
+        return None if isinstance(bot.upstream_url, Unreadable) else str(bot.upstream_url)
+
+    def get_unreadable_secrets(self, bot: Bot) -> list[str]:
+        return unreadable_fields(bot)
+
     def get_proxy_secret(self, bot: Bot) -> str | None:
         # The owner needs it to set the webhook by hand; in token mode it never leaves us.
-        return None if bot.is_token_mode else str(bot.proxy_secret)
+        if bot.is_token_mode or isinstance(bot.proxy_secret, Unreadable):
+            return None
+        return str(bot.proxy_secret)
 
     def get_set_webhook_command(self, bot: Bot) -> str | None:
-        return None if bot.is_token_mode else services.set_webhook_command(bot)
+        return self.get_proxy_secret(bot) and services.set_webhook_command(bot)
 
     def get_unavailable_features(self, bot: Bot) -> list[str]:
         return [] if bot.is_token_mode else list(MANUAL_MODE_UNAVAILABLE)

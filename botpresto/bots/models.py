@@ -82,7 +82,7 @@ class Bot(models.Model):
 
     @property
     def proxy_url(self) -> str:
-        return f"{settings.PUBLIC_URL}/proxy/bot/{self.uuid}"
+        return f"{settings.PROXY_URL or settings.PUBLIC_URL}/proxy/bot/{self.uuid}"
 
     @property
     def is_token_mode(self) -> bool:

@@ -93,7 +93,7 @@ def telegram_errors(*, field: str | None = None) -> Iterator[None]:
 
 
 def _is_our_proxy_url(url: str) -> bool:
-    return url.startswith(f"{settings.PUBLIC_URL}/proxy/bot/")
+    return url.startswith(f"{settings.PROXY_URL or settings.PUBLIC_URL}/proxy/bot/")
 
 
 def bot_create(

@@ -30,6 +30,7 @@ from botpresto.bots.forms import (
 from botpresto.bots.forms import form_add_error as add_error
 from botpresto.bots.models import Bot
 from botpresto.core.errors import ApplicationError
+from botpresto.core.fields import unreadable_fields
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -92,7 +93,8 @@ def bot_detail(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     report = selectors.bot_webhook_report(bot=bot)
     charts = bot_charts(bot=bot, period=request.GET.get("period", "24h"))
-    return render(request, "bots/bot_detail.html", {"bot": bot, "report": report, "charts": charts})
+    context = {"bot": bot, "report": report, "charts": charts, "unreadable": unreadable_fields(bot)}
+    return render(request, "bots/bot_detail.html", context)
 
 
 def _settings_page(request: HttpRequest, bot: Bot, **forms: Any) -> HttpResponse:

@@ -41,6 +41,8 @@ class KeyRingError(ValueError):
 class DecryptionError(Exception):
     """A stored value could not be opened by any key of the ring."""
 
+    silent_variable_failure = True  # a template shows it as empty instead of failing the whole page
+
 
 @dataclass(frozen=True)
 class Key:

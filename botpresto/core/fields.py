@@ -8,7 +8,7 @@ from django.core import checks
 from django.db import models
 from django.db.models.lookups import IsNull
 
-from botpresto.core.crypto import key_ring
+from botpresto.core.crypto import DecryptionError, key_ring
 
 
 class Secret(str):
@@ -22,6 +22,38 @@ class Secret(str):
 
     def __repr__(self) -> str:
         return "'********'"
+
+
+class Unreadable:
+    """A stored value that does not decrypt (its key is gone, the value was damaged).
+
+    The row still loads, so one bad value cannot break a whole list, a page or the
+    proxy's route table; using the value raises DecryptionError, never hands back
+    ciphertext. Templates show it as empty (DecryptionError fails silently there).
+    """
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __str__(self) -> str:
+        raise DecryptionError(self.reason)
+
+    def __repr__(self) -> str:
+        return "<unreadable>"
+
+    def __bool__(self) -> bool:
+        return True  # a value is stored; that it cannot be read is said when it is used
+
+
+def unreadable_fields(instance: models.Model) -> list[str]:
+    """The encrypted fields of a row whose stored values do not decrypt."""
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if isinstance(field, EncryptedTextField) and isinstance(instance.__dict__.get(field.attname), Unreadable)
+    ]
 
 
 class EncryptedTextField(models.TextField):
@@ -55,13 +87,16 @@ class EncryptedTextField(models.TextField):
             raise TypeError(f"{self.name} is encrypted: only the isnull lookup works on it.")
         return IsNull
 
-    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Secret | None:
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Secret | Unreadable | None:
         if value is None:
             return None
-        return Secret(key_ring().open(value, context=self.context))
+        try:
+            return Secret(key_ring().open(value, context=self.context))
+        except DecryptionError as exc:
+            return Unreadable(str(exc))
 
     def to_python(self, value: Any) -> Any:
-        if value is None or isinstance(value, Secret):
+        if value is None or isinstance(value, Secret | Unreadable):
             return value
         return Secret(str(value))
 

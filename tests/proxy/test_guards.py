@@ -61,7 +61,8 @@ def test_a_refused_source_is_logged(
     client: Client, bot: Bot, source_check: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     post(client, bot, REMOTE_ADDR="203.0.113.5")
-    assert "reason=source source=203.0.113.5" in caplog.text
+    assert "proxy_rejected reason=source" in caplog.text
+    assert "source=203.0.113.5" in caplog.text
 
 
 def test_the_in_flight_count_goes_back_down(settings: Any) -> None:

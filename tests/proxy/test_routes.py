@@ -39,7 +39,7 @@ def test_a_forward_makes_no_database_query_before_answering(
     table.load()
     request = _request(bot)
     with django_assert_num_queries(0):
-        response = views.bot_forward(request, str(bot.uuid))
+        response = views.proxy_entry(request, f"bot/{bot.uuid}")
     assert response.status_code == 200
     response.close()  # the server's close() runs the after-response work
 
@@ -48,7 +48,7 @@ def test_the_after_response_work_waits_for_close(bot: Bot, endpoint: Endpoint) -
     from analytics import buffer
 
     table.load()
-    response = views.bot_forward(_request(bot), str(bot.uuid))
+    response = views.proxy_entry(_request(bot), f"bot/{bot.uuid}")
     recorder.flush()
     assert buffer.buffer_length() == 0
     response.close()
@@ -93,13 +93,15 @@ def test_a_change_to_the_bot_is_picked_up_by_the_refresh(
     ]
 
 
-def test_a_disconnect_stops_forwarding_after_the_refresh(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_a_new_secret_is_picked_up_by_the_refresh(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+    old = str(bot.proxy_secret)
     post(client, bot)
-    bot.status = Bot.Status.DISCONNECTED
-    bot.save()
+    bot_update(bot=bot, data={"endpoint_secret": "second_secret"})
+    Bot.objects.filter(id=bot.id).update(proxy_secret="fresh_secret", updated_at=bot.updated_at)
+    bot.refresh_from_db()
     table.refresh()
-    post(client, bot)
-    assert len(endpoint.received) == 1
+    assert post(client, bot, secret=old).status_code == 401  # Telegram retries it with the new one
+    assert post(client, bot).status_code == 200
 
 
 def test_a_deleted_bot_is_forgotten_by_the_refresh(
