@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PROXY_PORT ?= 8001
 
-.PHONY: run test test-fast lint format migrate demo bench bench-drain upgrade-check clean venv
+.PHONY: run test test-fast lint format migrate demo bench bench-drain chaos upgrade-check clean venv
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ test-fast: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=$${DEBUG:-true} $(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+# Faults against the production roles on loopback (README, "Chaos"): every update answered 2xx reached the
+# endpoint exactly once. Starts its own PostgreSQL (needs root) and Redis; CHAOS_ARGS e.g. "--short".
+chaos: $(STAMP)
+	$(BIN)/python scripts/chaos.py $(CHAOS_ARGS)
 
 # Which pinned dependencies have newer releases (upgrade one at a time, run make test, commit).
 upgrade-check: $(STAMP)

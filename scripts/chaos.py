@@ -1,0 +1,671 @@
+"""make chaos: faults against the production process roles, and the one invariant that matters.
+
+Every update the sender got a 2xx for reached the owner's endpoint exactly once, in
+the order of its chat; every other update is still retried until it gets through.
+
+It starts everything on loopback, of its own: a PostgreSQL cluster and a Redis (so
+they can be stopped and killed), the Telegram stand-in (which retries like
+Telegram), owner endpoints that record what they take, and the Procfile's proxy,
+worker and beat roles. Bots are connected through the stand-in as owners connect
+them. Then, for each scenario, updates flow while a fault is injected and healed;
+when every queue has drained, the invariant is checked bot by bot from the
+stand-in's delivery log and the endpoints' records.
+
+    make chaos                              # every scenario
+    make chaos CHAOS_ARGS="--short"         # CI: fewer updates, shorter faults
+    make chaos CHAOS_ARGS="--scenario reload,postgres"
+
+Needs root for the private PostgreSQL cluster (initdb runs as the postgres user);
+without it the scenarios that stop PostgreSQL are skipped and said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port} after {timeout:g} s")
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+# --- the services of its own ----------------------------------------------------------------------
+class Postgres:
+    def __init__(self, root: Path) -> None:
+        self.dir, self.port = root / "pg", free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/chaos"
+
+    def _as_postgres(self, *args: str) -> None:
+        assert PG_BIN is not None
+        command = ["runuser", "-u", "postgres", "--", str(PG_BIN / args[0]), *args[1:]]
+        subprocess.run(command, check=True, capture_output=True, cwd="/tmp")
+
+    def start(self) -> None:
+        if not self.dir.exists():
+            self.dir.mkdir(parents=True)
+            shutil.chown(self.dir, "postgres", "postgres")
+            self._as_postgres("initdb", "-D", str(self.dir), "-A", "trust", "-U", "postgres")
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off -c max_connections=300"
+        self._as_postgres("pg_ctl", "-D", str(self.dir), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._as_postgres("pg_ctl", "-D", str(self.dir), "-m", "fast", "-w", "stop")
+
+    def create_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE chaos")
+
+
+class Redis:
+    def __init__(self, root: Path) -> None:
+        self.port, self.root = free_port(), root
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.root,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_port(self.port)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+
+class Role:
+    """One Procfile role, started as production starts it."""
+
+    def __init__(self, name: str, env: dict[str, str], root: Path, extra: tuple[str, ...] = ()) -> None:
+        from botpresto.devtools.procfile import role_command
+
+        self.name, self.env = name, env
+        self.command = [*role_command(name, env), *extra]
+        self.log = (root / f"{name}.log").open("ab")
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=self.log, stderr=self.log)
+        self.processes.append(process)
+        return process
+
+    def signal(self, sig: int) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(sig)
+
+    def stop(self, process: subprocess.Popen[bytes] | None = None, *, kill: bool = False) -> None:
+        for p in [process] if process else list(self.processes):
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            self.processes.remove(p)
+
+
+# --- owners' endpoints ---------------------------------------------------------------------------
+@dataclass
+class Taken:
+    bot: int
+    update_id: int
+    chat: int
+
+
+@dataclass
+class Endpoints:
+    """One server for every bot (path /hook/<n>), recording each update it answered 2xx for."""
+
+    port: int = field(default_factory=free_port)
+    mode: str = "ok"  # ok, fail (500), hang (answers 503 after the proxy gave up), down (refuses connections)
+    taken: list[Taken] = field(default_factory=list)
+    fragments: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        endpoints = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    update = json.loads(body)
+                    record = Taken(int(self.path.rsplit("/", 1)[1]), update["update_id"], update["message"]["chat"]["id"])
+                except (ValueError, KeyError, IndexError):
+                    with endpoints.lock:
+                        endpoints.fragments += 1
+                    record = None
+                mode = endpoints.mode
+                if mode == "hang":
+                    time.sleep(3)  # past the proxy's read timeout: the proxy answered Telegram 504 meanwhile
+                status = 200 if mode == "ok" and record is not None else (500 if mode == "fail" else 503)
+                if status == 200:
+                    with endpoints.lock:
+                        endpoints.taken.append(record)  # type: ignore[arg-type]
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def down(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def up(self) -> None:
+        if self.server is None:
+            self.start()
+
+
+# --- the harness ---------------------------------------------------------------------------------
+@dataclass
+class Result:
+    scenario: str
+    problems: list[str]
+    figures: dict[str, Any]
+
+
+class Harness:
+    def __init__(self, root: Path, bots: int, rate: float) -> None:
+        self.root, self.bot_count, self.rate = root, bots, rate
+        self.pg = Postgres(root) if PG_BIN is not None and os.geteuid() == 0 else None
+        self.redis = Redis(root)
+        self.endpoints = Endpoints()
+        self.pushed: dict[int, list[int]] = defaultdict(list)  # bot → update ids, in push order
+        self.tokens: list[str] = []
+        self.bots: list[Any] = []
+        self.loading = threading.Event()
+        self.load_thread: threading.Thread | None = None
+        self.chats = 12
+
+    # setup
+    def env(self) -> dict[str, str]:
+        key = "chaos:" + base64.b64encode(b"chaos-key-chaos-key-chaos-key-32").decode()
+        database = self.pg.url if self.pg else f"sqlite:///{self.root / 'chaos.sqlite3'}"
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PROXY_", "CELERY"))},
+            "DEBUG": "false",
+            "SECRET_KEY": "chaos-" + "x" * 40,
+            "ENCRYPTION_KEYS": key,
+            "DATABASE_URL": database,
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis.port}/0",
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis.port}/1",
+            "PUBLIC_URL": f"http://127.0.0.1:{self.proxy_port}",
+            "PROXY_URL": f"http://127.0.0.1:{self.proxy_port}",
+            "PROXY_PORT": str(self.proxy_port),
+            "PROXY_WORKERS": "2",
+            "PROXY_READ_TIMEOUT": "2",
+            "PROXY_RETRY_AFTER": "1",
+            "ALLOW_PRIVATE_UPSTREAMS": "true",
+            "EMAIL_URL": f"filemail://{self.root / 'mail'}",
+            "LOG_LEVEL": "WARNING",
+            "ALERT_AFTER_FAILURES": "3",
+        }
+
+    def setup(self) -> None:
+        from botpresto.devtools.standin import StandIn
+
+        self.proxy_port = free_port()
+        if self.pg:
+            self.pg.start()
+            self.pg.create_database()
+        self.redis.start()
+        self.endpoints.start()
+        self.standin = StandIn(retry_base_delay=0.2, retry_max_delay=2.0, read_timeout=15).start()
+        env = {**self.env(), "TELEGRAM_API_URL": self.standin.url}
+        os.environ.update(env)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        self.roles = {
+            "proxy": Role("proxy", env, self.root, ("--host", "127.0.0.1")),
+            "worker": Role("worker", env, self.root),
+            "beat": Role("beat", env, self.root, ("-s", str(self.root / "celerybeat-schedule"))),
+        }
+        for role in self.roles.values():
+            role.start()
+        wait_port(self.proxy_port)
+        self._connect_bots()
+
+    def _connect_bots(self) -> None:
+        from accounts.services import user_sign_up
+        from botpresto.bots.services import bot_create
+
+        _, tenant = user_sign_up(email="owner@chaos.example", password="correct horse battery", organisation="C")
+        for n in range(self.bot_count):
+            state = self.standin.add_bot(
+                username=f"chaos{n}_bot",
+                webhook_url=f"http://127.0.0.1:{self.endpoints.port}/hook/{n}",
+                max_connections=8,
+            )
+            self.tokens.append(state.token)
+            self.bots.append(bot_create(tenant=tenant, token=state.token))
+        log(f"{self.bot_count} bots connected through the proxy role on port {self.proxy_port}")
+
+    def teardown(self) -> None:
+        self.load_stop()
+        for role in getattr(self, "roles", {}).values():
+            role.stop()
+        with contextlib.suppress(Exception):
+            self.standin.stop()
+        self.endpoints.down()
+        self.redis.kill()
+        if self.pg:
+            with contextlib.suppress(Exception):
+                self.pg.stop()
+
+    # load
+    def load_start(self, rate: float | None = None) -> None:
+        rate = rate or self.rate
+        self.loading.set()
+
+        def push() -> None:
+            n, interval, next_at = 0, 1.0 / rate, time.monotonic()
+            while self.loading.is_set():
+                bot, chat = n % self.bot_count, (n // self.bot_count) % self.chats + 1
+                message = {"message_id": n, "date": int(time.time()), "text": f"u{n}"}
+                message["chat"] = {"id": chat, "type": "private"}
+                message["from"] = {"id": chat, "is_bot": False, "first_name": "U", "language_code": "en"}
+                update_id = self.standin.push_update(self.tokens[bot], {"message": message})
+                self.pushed[bot].append(update_id)
+                n += 1
+                next_at += interval
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+        self.load_thread = threading.Thread(target=push, daemon=True)
+        self.load_thread.start()
+
+    def load_stop(self) -> None:
+        self.loading.clear()
+        if self.load_thread is not None:
+            self.load_thread.join()
+            self.load_thread = None
+
+    def delivered(self) -> int:
+        return sum(len(state.delivered) for state in self.standin.bots())
+
+    # the invariant
+    def settle(self, timeout: float = 120.0) -> bool:
+        self.load_stop()
+        deadline = time.monotonic() + timeout
+        for token in self.tokens:
+            try:
+                self.standin.wait_idle(token, timeout=max(1.0, deadline - time.monotonic()))
+            except AssertionError:
+                return False
+        return True
+
+    def check(self) -> list[str]:
+        problems: list[str] = []
+        with self.endpoints.lock:
+            taken = list(self.endpoints.taken)
+            fragments = self.endpoints.fragments
+        if fragments:
+            problems.append(f"{fragments} bodies that were not whole updates reached an endpoint")
+        by_bot: dict[int, list[Taken]] = defaultdict(list)
+        for record in taken:
+            by_bot[record.bot].append(record)
+        for n, token in enumerate(self.tokens):
+            pushed = set(self.pushed[n])  # this scenario's updates only
+            log_ = self.standin.delivery_log(token)
+            acknowledged = {a.update_id for a in log_ if a.status and 200 <= a.status < 300} & pushed
+            counts = Counter(record.update_id for record in by_bot[n])
+            if missing := pushed - acknowledged:
+                problems.append(f"bot {n}: {len(missing)} updates never got a 2xx (still retried)")
+            if lost := {u for u in acknowledged if counts[u] == 0}:
+                problems.append(f"bot {n}: {len(lost)} updates answered 2xx never reached the endpoint: {sorted(lost)[:5]}")
+            if twice := {u: c for u, c in counts.items() if c > 1}:
+                problems.append(f"bot {n}: {len(twice)} updates reached the endpoint more than once")
+            order: dict[int, int] = {}
+            for record in by_bot[n]:
+                if record.update_id <= order.get(record.chat, 0):
+                    problems.append(f"bot {n}: chat {record.chat} got update {record.update_id} out of order")
+                    break
+                order[record.chat] = record.update_id
+        return problems
+
+    def reset_records(self) -> None:
+        """A scenario is checked on what it pushed itself."""
+        self.pushed.clear()
+        with self.endpoints.lock:
+            self.endpoints.taken.clear()
+            self.endpoints.fragments = 0
+
+    def emails(self) -> list[str]:
+        mail = self.root / "mail"
+        if not mail.exists():
+            return []
+        return [
+            line.removeprefix("Subject: ").strip()
+            for path in sorted(mail.iterdir())
+            for line in path.read_text(errors="replace").splitlines()
+            if line.startswith("Subject: ")
+        ]
+
+
+# --- scenarios -----------------------------------------------------------------------------------
+Scenario = Callable[[Harness, float], dict[str, Any]]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(name: str) -> Callable[[Scenario], Scenario]:
+    def register(function: Scenario) -> Scenario:
+        SCENARIOS[name] = function
+        return function
+
+    return register
+
+
+def _outage(h: Harness, mode: str, seconds: float) -> dict[str, Any]:
+    h.load_start()
+    time.sleep(2)
+    if mode == "down":
+        h.endpoints.down()
+    h.endpoints.mode = mode if mode != "down" else "ok"
+    time.sleep(seconds)
+    h.endpoints.mode = "ok"
+    h.endpoints.up()
+    time.sleep(2)
+    return {}
+
+
+@scenario("endpoint-refusing")
+def endpoint_refusing(h: Harness, scale: float) -> dict[str, Any]:
+    return _outage(h, "down", 8 * scale)
+
+
+@scenario("endpoint-failing")
+def endpoint_failing(h: Harness, scale: float) -> dict[str, Any]:
+    return _outage(h, "fail", 8 * scale)
+
+
+@scenario("endpoint-hanging")
+def endpoint_hanging(h: Harness, scale: float) -> dict[str, Any]:
+    return _outage(h, "hang", 8 * scale)
+
+
+@scenario("redis-killed")
+def redis_killed(h: Harness, scale: float) -> dict[str, Any]:
+    h.load_start()
+    time.sleep(2)
+    h.redis.kill()
+    time.sleep(5 * scale)
+    h.redis.start()
+    time.sleep(3)
+    return {}
+
+
+@scenario("worker-killed")
+def worker_killed(h: Harness, scale: float) -> dict[str, Any]:
+    h.load_start()
+    time.sleep(2)
+    h.roles["worker"].stop(kill=True)
+    time.sleep(4 * scale)
+    h.roles["worker"].start()
+    time.sleep(3)
+    return {}
+
+
+@scenario("postgres-stopped")
+def postgres_stopped(h: Harness, scale: float) -> dict[str, Any]:
+    if h.pg is None:
+        return {"skipped": "needs root and PostgreSQL's binaries for a cluster of its own"}
+    h.load_start()
+    time.sleep(2)
+    h.pg.stop()
+    time.sleep(10 * scale)
+    h.roles["proxy"].signal(signal.SIGHUP)  # a reload while the database is away: routes cannot load yet
+    time.sleep(10 * scale)
+    h.pg.start()
+    time.sleep(5)
+    return {}
+
+
+@scenario("reload")
+def reload_under_load(h: Harness, scale: float) -> dict[str, Any]:
+    h.load_start()
+    before = h.delivered()
+    time.sleep(2)
+    for _ in range(2):
+        h.roles["proxy"].signal(signal.SIGHUP)
+        time.sleep(6)
+    return {"delivered_during": h.delivered() - before}
+
+
+@scenario("rolling-restart")
+def rolling_restart(h: Harness, scale: float) -> dict[str, Any]:
+    h.load_start()
+    time.sleep(2)
+    role = h.roles["proxy"]
+    old = role.processes[0]
+    role.start()  # the new release binds the same port beside the old one
+    time.sleep(4)
+    role.stop(old)  # the old one finishes what it has in flight and goes
+    time.sleep(3)
+    return {}
+
+
+@scenario("reconnect-cycles")
+def reconnect_cycles(h: Harness, scale: float) -> dict[str, Any]:
+    from botpresto.bots.models import Bot
+    from botpresto.bots.services import bot_disconnect, bot_reconnect
+
+    h.load_start()
+    cycles = max(3, int(30 * scale))
+    for n in range(cycles):
+        bot = Bot.objects.get(id=h.bots[n % len(h.bots)].id)
+        bot_disconnect(bot=bot)
+        time.sleep(0.2)
+        bot_reconnect(bot=Bot.objects.get(id=bot.id))
+        time.sleep(0.2)
+    time.sleep(2)
+    return {"cycles": cycles}
+
+
+@scenario("maintenance")
+def maintenance(h: Harness, scale: float) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from botpresto.bots.maintenance import maintenance_end, maintenance_start
+    from botpresto.bots.models import Bot, MaintenanceWindow
+
+    h.load_start()
+    now = timezone.now()
+    window = MaintenanceWindow.objects.create(starts_at=now, ends_at=now + timezone.timedelta(hours=1), reason="x")
+    maintenance_start(window=window)  # the worker switches the bots
+    deadline = time.monotonic() + 60
+    while Bot.objects.filter(status=Bot.Status.BYPASSED).count() < len(h.bots):
+        assert time.monotonic() < deadline, "the bypass did not finish"
+        time.sleep(0.5)
+    time.sleep(3 * scale)
+    maintenance_end(window=MaintenanceWindow.objects.get(id=window.id))
+    while Bot.objects.filter(status=Bot.Status.ACTIVE).count() < len(h.bots):
+        assert time.monotonic() < deadline + 60, "the reconnect did not finish"
+        time.sleep(0.5)
+    time.sleep(2)
+    return {}
+
+
+def _slow_clients(port: int, count: int, body: bool, stop: threading.Event) -> None:
+    sockets = []
+    for _ in range(count):
+        with contextlib.suppress(OSError):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            head = b"POST /proxy/bot/slow HTTP/1.1\r\nHost: x\r\n"
+            sock.sendall(head + (b"Content-Length: 900\r\n\r\n{" if body else b""))
+            sockets.append(sock)
+    while not stop.wait(1.0):  # a byte now and then keeps them alive
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.sendall(b" " if body else b"X-Slow: 1\r\n")
+    for sock in sockets:
+        sock.close()
+
+
+@scenario("slow-clients")
+def slow_clients(h: Harness, scale: float) -> dict[str, Any]:
+    h.load_start()
+    time.sleep(2)
+    window = 6 * max(scale, 0.5)
+    before = h.delivered()
+    time.sleep(window)
+    alone = (h.delivered() - before) / window
+    stop = threading.Event()
+    flood = [threading.Thread(target=_slow_clients, args=(h.proxy_port, 400, body, stop)) for body in (False, True)]
+    for thread in flood:
+        thread.start()
+    time.sleep(2)
+    before = h.delivered()
+    time.sleep(window)
+    during = (h.delivered() - before) / window
+    stop.set()
+    for thread in flood:
+        thread.join()
+    figures = {"updates_per_second_alone": round(alone, 1), "during_800_slow_clients": round(during, 1)}
+    figures["kept"] = f"{during / alone:.0%}" if alone else "n/a"
+    if alone and during < 0.9 * alone:
+        figures["problem"] = f"real traffic kept only {during / alone:.0%} of its rate"
+    return figures
+
+
+@scenario("truncated-bodies")
+def truncated_bodies(h: Harness, scale: float) -> dict[str, Any]:
+    from botpresto.bots.models import Bot
+
+    h.load_start()
+    bot = Bot.objects.get(id=h.bots[0].id)
+    body = json.dumps({"update_id": 10**9, "message": {"chat": {"id": 1}, "text": "x" * 200}}).encode()
+    head = (
+        f"POST /proxy/bot/{bot.uuid} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"X-Telegram-Bot-Api-Secret-Token: {bot.proxy_secret}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    sent = int(50 * max(scale, 0.4))
+    for _ in range(sent):
+        with socket.create_connection(("127.0.0.1", h.proxy_port)) as sock:
+            sock.sendall(head + body[: random.randint(1, len(body) - 1)])
+    time.sleep(2)
+    return {"truncated_sent": sent}
+
+
+def run(names: list[str], bots: int, rate: float, scale: float) -> list[Result]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
+        root = Path(tmp)
+        if os.geteuid() == 0:
+            os.chmod(root, 0o755)  # the postgres user reaches its cluster's folder
+        harness = Harness(root, bots, rate)
+        try:
+            harness.setup()
+            from django.db import connections
+
+            for name in names:
+                connections.close_all()  # a connection of this process may have died with a stopped database
+                harness.reset_records()
+                log(f"scenario {name}")
+                figures = SCENARIOS[name](harness, scale)
+                settled = harness.settle()
+                problems = harness.check() if "skipped" not in figures else []
+                if not settled:
+                    problems.append("the queues did not drain within 120 s after the fault was healed")
+                if "problem" in figures:
+                    problems.append(figures.pop("problem"))
+                figures["updates"] = sum(len(ids) for ids in harness.pushed.values())
+                results.append(Result(name, problems, figures))
+                log(f"  {'ok' if not problems else 'FAILED'} {json.dumps(figures)}")
+                for problem in problems:
+                    log(f"  - {problem}")
+        finally:
+            harness.teardown()
+            if any(r.problems for r in results):
+                for name in ("proxy.log", "worker.log"):
+                    path = root / name
+                    if path.exists():
+                        print(f"--- last lines of {name}", file=sys.stderr)
+                        print("\n".join(path.read_text(errors="replace").splitlines()[-30:]), file=sys.stderr)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", default="", help=f"comma-separated, of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--short", action="store_true", help="fewer updates and shorter faults (CI)")
+    parser.add_argument("--bots", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=0, help="updates per second (default 60, short 30)")
+    args = parser.parse_args()
+    names = [n for n in args.scenario.split(",") if n] or list(SCENARIOS)
+    if unknown := set(names) - set(SCENARIOS):
+        raise SystemExit(f"no such scenario: {', '.join(sorted(unknown))}")
+    scale = 0.4 if args.short else 1.0
+    results = run(names, args.bots, args.rate or (30 if args.short else 60), scale)
+    print("\n| scenario | updates | result | figures |\n|---|---|---|---|")
+    for r in results:
+        figures = {k: v for k, v in r.figures.items() if k != "updates"}
+        print(f"| {r.scenario} | {r.figures.get('updates', 0)} | {'FAILED' if r.problems else 'ok'} | {figures or ''} |")
+    if any(r.problems for r in results):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
