@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -36,7 +37,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -178,7 +179,8 @@ class Endpoints:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 try:
                     update = json.loads(body)
-                    record = Taken(int(self.path.rsplit("/", 1)[1]), update["update_id"], update["message"]["chat"]["id"])
+                    bot = int(self.path.rsplit("/", 1)[1])
+                    record = Taken(bot, update["update_id"], update["message"]["chat"]["id"])
                 except (ValueError, KeyError, IndexError):
                     with endpoints.lock:
                         endpoints.fragments += 1
@@ -375,7 +377,8 @@ class Harness:
             if missing := pushed - acknowledged:
                 problems.append(f"bot {n}: {len(missing)} updates never got a 2xx (still retried)")
             if lost := {u for u in acknowledged if counts[u] == 0}:
-                problems.append(f"bot {n}: {len(lost)} updates answered 2xx never reached the endpoint: {sorted(lost)[:5]}")
+                first = sorted(lost)[:5]
+                problems.append(f"bot {n}: {len(lost)} updates answered 2xx never reached the endpoint: {first}")
             if twice := {u: c for u, c in counts.items() if c > 1}:
                 problems.append(f"bot {n}: {len(twice)} updates reached the endpoint more than once")
             order: dict[int, int] = {}
@@ -483,15 +486,27 @@ def postgres_stopped(h: Harness, scale: float) -> dict[str, Any]:
     return {}
 
 
+def _pause_figures(h: Harness, since: float) -> dict[str, Any]:
+    """Non-2xx answers and the longest gap between two deliveries since ``since`` (all bots together)."""
+    attempts = [a for token in h.tokens for a in h.standin.delivery_log(token) if a.time >= since]
+    delivered = sorted(a.time for a in attempts if a.status and 200 <= a.status < 300)
+    gaps = [b - a for a, b in itertools.pairwise(delivered)]
+    return {
+        "non_2xx_answers": sum(1 for a in attempts if not (a.status and 200 <= a.status < 300)),
+        "longest_gap_ms": round(max(gaps, default=0) * 1000),
+        "load_interval_ms": round(1000 / h.rate),
+    }
+
+
 @scenario("reload")
 def reload_under_load(h: Harness, scale: float) -> dict[str, Any]:
     h.load_start()
-    before = h.delivered()
     time.sleep(2)
+    since = time.time()
     for _ in range(2):
         h.roles["proxy"].signal(signal.SIGHUP)
         time.sleep(6)
-    return {"delivered_during": h.delivered() - before}
+    return _pause_figures(h, since)
 
 
 @scenario("rolling-restart")
@@ -500,11 +515,12 @@ def rolling_restart(h: Harness, scale: float) -> dict[str, Any]:
     time.sleep(2)
     role = h.roles["proxy"]
     old = role.processes[0]
+    since = time.time()
     role.start()  # the new release binds the same port beside the old one
     time.sleep(4)
     role.stop(old)  # the old one finishes what it has in flight and goes
     time.sleep(3)
-    return {}
+    return _pause_figures(h, since)
 
 
 @scenario("reconnect-cycles")
@@ -662,7 +678,8 @@ def main() -> None:
     print("\n| scenario | updates | result | figures |\n|---|---|---|---|")
     for r in results:
         figures = {k: v for k, v in r.figures.items() if k != "updates"}
-        print(f"| {r.scenario} | {r.figures.get('updates', 0)} | {'FAILED' if r.problems else 'ok'} | {figures or ''} |")
+        outcome = "FAILED" if r.problems else "ok"
+        print(f"| {r.scenario} | {r.figures.get('updates', 0)} | {outcome} | {figures or ''} |")
     if any(r.problems for r in results):
         raise SystemExit(1)
 
