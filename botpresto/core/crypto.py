@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 VERSION = "v1"
 NONCE_BYTES = 12  # 96 bits, the size AES-GCM is designed for
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# Standard or URL-safe base64 (not mixed), padding only at the end: anything else is a typo or a
+# paste gone wrong, and Python's lenient decoder would silently skip it.
+_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]+|[A-Za-z0-9_-]+)={0,2}$")
 
 
 class KeyRingError(ValueError):
@@ -109,13 +112,12 @@ def parse_key_ring(value: str) -> KeyRing:
         key_id, sep, encoded = item.partition(":")
         if not sep or not _KEY_ID.match(key_id):
             raise KeyRingError(f"each entry must read <id>:<base64 key>; got an entry with id {key_id[:32]!r}")
+        if not _BASE64.match(encoded):
+            raise KeyRingError(f"key {key_id!r} is not valid base64 (only A-Z a-z 0-9 + / or - _, then = padding)")
         try:
-            secret = base64.b64decode(encoded, validate=True)
+            secret = base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=True)
         except binascii.Error:
-            try:
-                secret = base64.urlsafe_b64decode(encoded)
-            except binascii.Error:
-                raise KeyRingError(f"key {key_id!r} is not valid base64") from None
+            raise KeyRingError(f"key {key_id!r} is not valid base64") from None
         if len(secret) != 32:
             raise KeyRingError(f"key {key_id!r} must be 32 bytes, not {len(secret)}")
         keys.append(Key(key_id, secret))

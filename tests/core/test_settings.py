@@ -81,3 +81,19 @@ def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, name: s
 def test_the_development_tools_are_installed_only_with_debug(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "botpresto.devtools" in load(monkeypatch, DEBUG="true")["INSTALLED_APPS"]
     assert "botpresto.devtools" not in load(monkeypatch, DEBUG="false")["INSTALLED_APPS"]
+
+
+@pytest.mark.parametrize("junk", ["!", " ", "*", "\u00e9", "@@"])
+def test_it_refuses_a_key_with_junk_characters(monkeypatch: pytest.MonkeyPatch, junk: str) -> None:
+    good = base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(ImproperlyConfigured, match="key 'k1' is not valid base64") as caught:
+        key_ring_of(load(monkeypatch, DEBUG="false", ENCRYPTION_KEYS=f"k1:{good[:10]}{junk}{good[10:]}"))
+    assert good not in str(caught.value)
+
+
+def test_it_takes_a_url_safe_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = os.urandom(32)
+    ring = key_ring_of(
+        load(monkeypatch, DEBUG="false", ENCRYPTION_KEYS=f"k1:{base64.urlsafe_b64encode(secret).decode()}")
+    )
+    assert ring.keys["k1"].secret == secret
