@@ -188,6 +188,9 @@ MAINTENANCE_CHUNK_SIZE = number("MAINTENANCE_CHUNK_SIZE", 50, minimum=1, maximum
 WEBHOOK_HEALTH_MINUTES = number("WEBHOOK_HEALTH_MINUTES", 5, minimum=1, maximum=24 * 60)
 MANUAL_SILENT_HOURS = number("MANUAL_SILENT_HOURS", 24, minimum=1, maximum=24 * 365)
 
+# Bots one tenant may connect: each holds a proxy secret that relays whatever its owner points it at.
+BOTS_PER_TENANT_MAX = number("BOTS_PER_TENANT_MAX", 50, minimum=1)
+
 # --- The proxy (POST /proxy/bot/<uuid>) ---------------------------------------------------
 PROXY_MAX_BODY_BYTES = number("PROXY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 PROXY_CONNECT_TIMEOUT = number("PROXY_CONNECT_TIMEOUT", 3.05, minimum=0.05, maximum=10.0)
