@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.tenancy import tenant_required
@@ -51,6 +52,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "bots/dashboard.html", {"bots": bots})
 
 
+@sensitive_post_parameters("token", "endpoint_secret", "mixpanel_token")
 @tenant_required
 def bot_connect(request: HttpRequest) -> HttpResponse:
     form = ConnectForm(request.POST or None, request.FILES or None)
@@ -65,6 +67,7 @@ def bot_connect(request: HttpRequest) -> HttpResponse:
     return render(request, "bots/connect.html", {"form": form})
 
 
+@sensitive_post_parameters("endpoint_secret", "mixpanel_token")
 @tenant_required
 def bot_connect_manual(request: HttpRequest) -> HttpResponse:
     form = ManualForm(request.POST or None)
@@ -141,6 +144,7 @@ def _settings_form(
     return _settings_page(request, bot, **{name: form}, **context)
 
 
+@sensitive_post_parameters("token")
 @tenant_required
 @require_POST
 def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
@@ -156,6 +160,7 @@ def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("endpoint_secret")
 @tenant_required
 @require_POST
 def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
@@ -171,6 +176,7 @@ def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("mixpanel_token")
 @tenant_required
 @require_POST
 def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
