@@ -5,9 +5,13 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
+from accounts.forms import EmailAdminAuthenticationForm
 from accounts.models import ApiKey, Invitation, Membership, Tenant
 from botpresto.bots.services import tenant_delete
 from botpresto.core.errors import ApplicationError
+
+# The admin shares the login of the pages: the same email field, the same backends and lockout.
+admin.site.login_form = EmailAdminAuthenticationForm
 
 
 class MembershipInline(admin.TabularInline):

@@ -1,8 +1,11 @@
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views
+from accounts.forms import EmailAuthenticationForm
 
 urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
     path("signup/", views.signup, name="signup"),
     path("organisations/new/", views.tenant_create, name="tenant_create"),
     path("organisations/switch/", views.tenant_switch, name="tenant_switch"),

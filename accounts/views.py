@@ -34,7 +34,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form_add_error(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.EmailBackend")
             request.session[SESSION_KEY] = tenant.id
             return redirect(next_url or "home")
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})

@@ -76,3 +76,33 @@ def test_the_admin_lists_keys_without_their_hash(owner: Party, admin_client: Cli
     page = admin_client.get("/admin/accounts/apikey/").content.decode()
     assert "alice key" in page
     assert ApiKey.objects.get(name="alice key").hashed not in page
+
+
+def test_logging_in_takes_the_email_in_any_case(owner: Party, client: Client) -> None:
+    response = client.post(
+        "/accounts/login/", {"username": " Alice@EXAMPLE.com", "password": "correct horse battery"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/bots/"
+
+
+def test_the_login_field_says_email(client: Client) -> None:
+    html = client.get("/accounts/login/").content.decode()
+    assert '<label for="id_username">Email' in html
+    assert 'type="email"' in html
+
+
+def test_the_admin_login_takes_the_email_in_any_case(owner: Party, client: Client) -> None:
+    owner.user.is_staff = True
+    owner.user.save()
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "ALICE@example.com", "password": "correct horse battery"}
+    )
+    assert response.status_code == 302
+    assert response.url == "/admin/"
+
+
+def test_a_password_like_the_email_is_refused_at_sign_up(client: Client) -> None:
+    data = {"email": "dan.smith@example.com", "password": "dan.smith@example.com"}
+    html = client.post("/accounts/signup/", data).content.decode()
+    assert "too similar" in html
+    assert not get_user_model().objects.filter(email="dan.smith@example.com").exists()
