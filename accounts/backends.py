@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 
@@ -15,11 +15,11 @@ class EmailBackend(ModelBackend):
 
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         if username is None or password is None:
             return None
         User = get_user_model()
-        user = User._default_manager.filter(username__iexact=username.strip()).order_by("id").first()
+        user = User._default_manager.filter(username__iexact=str(username).strip()).order_by("id").first()
         if user is None:
             User().set_password(password)  # as slow as a wrong password: the answer's timing tells nothing
             return None
