@@ -62,7 +62,8 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(
         choices=Membership.Role.choices,
         initial=Membership.Role.MEMBER,
-        help_text="Owners can also invite people, change roles and remove members.",
+        help_text="Viewers only look; members also change bots; admins also manage members and API keys; "
+        "owners also manage owners.",
     )
 
 

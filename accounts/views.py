@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,9 +12,16 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import ApiKeyForm, InviteForm, RoleForm, SignUpForm, TenantForm
 from accounts.models import Invitation, Membership
+from accounts.permissions import Permission
 from accounts.tenancy import SESSION_KEY, tenant_required
 from botpresto.bots.forms import form_add_error
 from botpresto.core.errors import ApplicationError
+
+
+def _refused(exc: ApplicationError) -> None:
+    """A service's refusal for the person's role is a 403 page, like the decorator's."""
+    if exc.http_status == 403:
+        raise PermissionDenied(exc.message) from exc
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -60,7 +68,7 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_KEYS)
 def api_keys(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     form = ApiKeyForm(request.POST or None)
@@ -73,16 +81,16 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/api_keys.html", {"form": form, "keys": keys, "new_key": new_key})
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_KEYS)
 @require_POST
 def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     api_key = selectors.api_key_get(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
-    services.api_key_revoke(api_key=api_key)
+    services.api_key_revoke(api_key=api_key, actor=request.user)  # type: ignore[arg-type]
     messages.success(request, f"Key “{api_key.name}” revoked. Clients using it now get 401.")
     return redirect("api_keys")
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_MEMBERS)
 def members(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     form = InviteForm(request.POST or None)
@@ -102,36 +110,37 @@ def members(request: HttpRequest) -> HttpResponse:
         "form": form,
         "memberships": selectors.memberships_for_tenant(tenant=tenant),
         "invitations": selectors.invitations_for_tenant(tenant=tenant),
-        "is_owner": selectors.membership_role(user=request.user, tenant=tenant) == Membership.Role.OWNER,  # type: ignore[arg-type]
         "roles": Membership.Role.choices,
     }
     return render(request, "accounts/members.html", context)
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_MEMBERS)
 @require_POST
 def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = selectors.membership_get(tenant=request.tenant, membership_id=membership_id)  # type: ignore[attr-defined]
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose owner or member.")
+        messages.error(request, "Choose owner, admin, member or viewer.")
         return redirect("members")
     try:
         services.membership_role_change(membership=membership, role=form.cleaned_data["role"], actor=request.user)  # type: ignore[arg-type]
     except ApplicationError as exc:
+        _refused(exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
     return redirect("members")
 
 
-@tenant_required
+@tenant_required(write=Permission.READ)
 @require_POST
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = selectors.membership_get(tenant=request.tenant, membership_id=membership_id)  # type: ignore[attr-defined]
     try:
         services.membership_remove(membership=membership, actor=request.user)  # type: ignore[arg-type]
     except ApplicationError as exc:
+        _refused(exc)
         messages.error(request, exc.message)
         return redirect("members")
     if membership.user_id == request.user.id:
@@ -142,13 +151,14 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     return redirect("members")
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_MEMBERS)
 @require_POST
 def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = selectors.invitation_get(tenant=request.tenant, invitation_id=invitation_id)  # type: ignore[attr-defined]
     try:
         services.invitation_cancel(invitation=invitation, actor=request.user)  # type: ignore[arg-type]
     except ApplicationError as exc:
+        _refused(exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Invitation of {invitation.email} cancelled: its link no longer works.")

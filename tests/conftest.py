@@ -1,4 +1,4 @@
-"""Shared fixtures: every test gets an owner, a team member and an outsider."""
+"""Shared fixtures: every test gets an owner, an admin, a member and a viewer of one tenant, and an outsider."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     os.environ["ENCRYPTION_KEYS"] = settings.ENCRYPTION_KEYS = TEST_ENCRYPTION_KEYS
+    # Every test makes several people; a deliberately slow hasher would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -54,11 +56,32 @@ def owner(db: None) -> Party:
     return Party(user, tenant, api_key_create(tenant=tenant, name="alice key", created_by=user).plaintext)
 
 
+def teammate(owner: Party, email: str, role: str) -> Party:
+    """A person in the owner's tenant with ``role`` and a key of their own.
+
+    Only owners and admins make keys: the key is made while they are admin, then their role
+    changes, and the key follows it (as it does when an owner changes someone's role).
+    """
+    user = get_user_model().objects.create_user(username=email, email=email, password="x")
+    membership = Membership.objects.create(tenant=owner.tenant, user=user, role=Membership.Role.ADMIN)
+    key = api_key_create(tenant=owner.tenant, name=f"{email.split('@')[0]} key", created_by=user).plaintext
+    Membership.objects.filter(id=membership.id).update(role=role)
+    return Party(user, owner.tenant, key)
+
+
+@pytest.fixture
+def admin(owner: Party) -> Party:
+    return teammate(owner, "ada@example.com", Membership.Role.ADMIN)
+
+
 @pytest.fixture
 def member(owner: Party) -> Party:
-    user = get_user_model().objects.create_user(username="bob@example.com", email="bob@example.com", password="x")
-    Membership.objects.create(tenant=owner.tenant, user=user, role=Membership.Role.MEMBER)
-    return Party(user, owner.tenant, api_key_create(tenant=owner.tenant, name="bob key", created_by=user).plaintext)
+    return teammate(owner, "bob@example.com", Membership.Role.MEMBER)
+
+
+@pytest.fixture
+def viewer(owner: Party) -> Party:
+    return teammate(owner, "vic@example.com", Membership.Role.VIEWER)
 
 
 @pytest.fixture

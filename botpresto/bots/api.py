@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import request_tenant
+from accounts.permissions import Permission, role_can
 from botpresto.bots import selectors, services
 from botpresto.bots.models import Bot
 
@@ -38,12 +39,16 @@ class BotOutputSerializer(serializers.Serializer):
     set_webhook_command = serializers.SerializerMethodField(help_text="Manual mode only: the call to make.")
     unavailable_features = serializers.SerializerMethodField(help_text="What needs the token (manual mode).")
 
+    def _secret_shown(self, bot: Bot) -> bool:
+        # The owner needs it to set the webhook by hand; in token mode it never leaves us, and
+        # only roles that manage bots see it (it lets anyone post updates to the endpoint).
+        return not bot.is_token_mode and bool(self.context.get("manages_bots"))
+
     def get_proxy_secret(self, bot: Bot) -> str | None:
-        # The owner needs it to set the webhook by hand; in token mode it never leaves us.
-        return None if bot.is_token_mode else str(bot.proxy_secret)
+        return str(bot.proxy_secret) if self._secret_shown(bot) else None
 
     def get_set_webhook_command(self, bot: Bot) -> str | None:
-        return None if bot.is_token_mode else services.set_webhook_command(bot)
+        return services.set_webhook_command(bot) if self._secret_shown(bot) else None
 
     def get_unavailable_features(self, bot: Bot) -> list[str]:
         return [] if bot.is_token_mode else list(MANUAL_MODE_UNAVAILABLE)
@@ -97,8 +102,16 @@ class ReconnectInputSerializer(StrictSerializer):
     adopt_current_webhook = serializers.BooleanField(required=False, default=False)
 
 
+def _output_context(request: Request) -> dict[str, Any]:
+    return {"request": request, "manages_bots": role_can(getattr(request.user, "role", None), Permission.MANAGE_BOTS)}
+
+
 class BotListCreateApi(generics.ListAPIView):
     serializer_class = BotOutputSerializer
+    write_permission = Permission.MANAGE_BOTS
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return _output_context(self.request)
 
     def get_queryset(self) -> QuerySet[Bot]:
         return selectors.bots_for_tenant(tenant=request_tenant(self.request))
@@ -108,11 +121,16 @@ class BotListCreateApi(generics.ListAPIView):
         data = BotCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         bot = services.bot_create(tenant=request_tenant(request), **data.validated_data)
-        return Response(BotOutputSerializer(bot).data, status=status.HTTP_201_CREATED)
+        return Response(BotOutputSerializer(bot, context=_output_context(request)).data, status=status.HTTP_201_CREATED)
 
 
 class BotApi(APIView):
     """An API view on one of the key's tenant's bots (404 for anyone else's)."""
+
+    write_permission = Permission.MANAGE_BOTS
+
+    def output(self, bot: Bot) -> dict[str, Any]:
+        return dict(BotOutputSerializer(bot, context=_output_context(self.request)).data)
 
     def bot(self, bot_id: UUID) -> Bot:
         return selectors.bot_get_for_tenant(tenant=request_tenant(self.request), bot_uuid=bot_id)
@@ -127,13 +145,13 @@ class BotDetailApi(BotApi):
     @extend_schema(responses=BotOutputSerializer)
     def get(self, request: Request, bot_id: UUID) -> Response:
         bot = self.bot(bot_id)
-        return Response(BotOutputSerializer(bot).data)
+        return Response(self.output(bot))
 
     @extend_schema(request=BotUpdateInputSerializer, responses=BotOutputSerializer)
     def patch(self, request: Request, bot_id: UUID) -> Response:
         bot = self.bot(bot_id)
         bot = services.bot_update(bot=bot, data=self.input(BotUpdateInputSerializer, partial=True))
-        return Response(BotOutputSerializer(bot).data)
+        return Response(self.output(bot))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, bot_id: UUID) -> Response:
@@ -147,14 +165,14 @@ class BotRotateTokenApi(BotApi):
     def post(self, request: Request, bot_id: UUID) -> Response:
         bot = self.bot(bot_id)
         bot = services.bot_token_rotate(bot=bot, new_token=self.input(TokenInputSerializer).get("token") or "")
-        return Response(BotOutputSerializer(bot).data)
+        return Response(self.output(bot))
 
 
 class BotDisconnectApi(BotApi):
     @extend_schema(request=None, responses=BotOutputSerializer)
     def post(self, request: Request, bot_id: UUID) -> Response:
         bot = self.bot(bot_id)
-        return Response(BotOutputSerializer(services.bot_disconnect(bot=bot)).data)
+        return Response(self.output(services.bot_disconnect(bot=bot)))
 
 
 class BotReconnectApi(BotApi):
@@ -163,4 +181,4 @@ class BotReconnectApi(BotApi):
         bot = self.bot(bot_id)
         adopt = self.input(ReconnectInputSerializer)["adopt_current_webhook"]
         bot = services.bot_reconnect(bot=bot, adopt_current=adopt)
-        return Response(BotOutputSerializer(bot).data)
+        return Response(self.output(bot))

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import Permission
 from accounts.tenancy import tenant_required
 from analytics.dashboard import bot_charts
 from analytics.export import end_users_csv_response
@@ -53,7 +54,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_post_parameters("token", "endpoint_secret", "mixpanel_token")
-@tenant_required
+@tenant_required(read=Permission.MANAGE_BOTS, write=Permission.MANAGE_BOTS)
 def bot_connect(request: HttpRequest) -> HttpResponse:
     form = ConnectForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -68,7 +69,7 @@ def bot_connect(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_post_parameters("endpoint_secret", "mixpanel_token")
-@tenant_required
+@tenant_required(read=Permission.MANAGE_BOTS, write=Permission.MANAGE_BOTS)
 def bot_connect_manual(request: HttpRequest) -> HttpResponse:
     form = ManualForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -81,7 +82,7 @@ def bot_connect_manual(request: HttpRequest) -> HttpResponse:
     return render(request, "bots/connect_manual.html", {"form": form})
 
 
-@tenant_required
+@tenant_required(read=Permission.MANAGE_BOTS)
 def bot_setup(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     if bot.is_token_mode:
@@ -117,7 +118,7 @@ def _back_to_settings(bot: Bot) -> HttpResponse:
     return HttpResponseRedirect(reverse("bot_settings", args=[bot.uuid]) + "#main")
 
 
-@tenant_required
+@tenant_required(read=Permission.MANAGE_BOTS)
 def bot_settings(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     return _settings_page(request, _bot(request, bot_id))
 
@@ -145,7 +146,7 @@ def _settings_form(
 
 
 @sensitive_post_parameters("token")
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -161,7 +162,7 @@ def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
 
 
 @sensitive_post_parameters("endpoint_secret")
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -177,7 +178,7 @@ def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
 
 
 @sensitive_post_parameters("mixpanel_token")
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -196,7 +197,7 @@ def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     )
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_notices(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -212,7 +213,7 @@ def bot_notices(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     )
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_disconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -225,7 +226,7 @@ def bot_disconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     return _back_to_settings(bot)
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_reconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -241,7 +242,7 @@ def bot_reconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     return _back_to_settings(bot)
 
 
-@tenant_required
+@tenant_required(read=Permission.MANAGE_BOTS, write=Permission.MANAGE_BOTS)
 def bot_delete(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     error = None

@@ -4,11 +4,12 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Membership, Tenant
 from accounts.services import api_key_create, tenant_create
+from botpresto.core.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -29,7 +30,10 @@ class Command(BaseCommand):
                 user = User.objects.create_user(username=email, email=email, password=None)
                 self.stdout.write(f"created user {email}")
             chosen = self._tenant(user, tenant)
-            issued = api_key_create(tenant=chosen, name=name, created_by=user)
+            try:
+                issued = api_key_create(tenant=chosen, name=name, created_by=user)
+            except ApplicationError as exc:  # a member or viewer there: keys are for owners and admins
+                raise CommandError(exc.message) from None
         self.stdout.write(f"tenant {chosen.name} (id {chosen.id}), key prefix {issued.api_key.prefix}")
         self.stdout.write(issued.plaintext)
 
