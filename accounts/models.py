@@ -84,3 +84,17 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.tenant} ({self.role})"
+
+
+class Profile(models.Model):
+    """What we know of a person beyond Django's user: whether their email is confirmed, and the
+    tenant they worked in last (where they land after logging in)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when they opened the link we emailed (or reset their password)."
+    )
+    last_tenant = models.ForeignKey(Tenant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.models import ApiKey, Invitation, Membership, Tenant
+from accounts.models import ApiKey, Invitation, Membership, Profile, Tenant
 from accounts.permissions import Permission, role_required
 from botpresto.core.errors import ApplicationError
 
@@ -37,22 +37,42 @@ class IssuedKey:
 
 
 def tenant_create(*, name: str, owner: User) -> Tenant:
+    email_verified_required(user=owner)
     with transaction.atomic():
         tenant = Tenant.objects.create(name=name.strip() or "My organisation")
         Membership.objects.create(tenant=tenant, user=owner, role=Membership.Role.OWNER)
+        tenant_use(user=owner, tenant=tenant)
     return tenant
 
 
-def user_sign_up(*, email: str, password: str, organisation: str = "") -> tuple[User, Tenant]:
-    """Create a person and their first tenant, in which they are the owner."""
-    email = get_user_model().objects.normalize_email(email).lower()
-    User = get_user_model()
-    if User.objects.filter(username=email).exists():
-        raise ApplicationError("An account with this email already exists.", field="email")
-    with transaction.atomic():
-        user = User.objects.create_user(username=email, email=email, password=password)
-        tenant = tenant_create(name=organisation or email.split("@")[0], owner=user)
-    return user, tenant
+def tenant_use(*, user: User, tenant: Tenant) -> None:
+    """Remember the tenant a person chose: they land there next time (not in the first by name,
+    which anyone who adds them to a tenant called "AAA" would choose for them)."""
+    Profile.objects.update_or_create(user=user, defaults={"last_tenant": tenant})
+
+
+def email_is_verified(*, user: User) -> bool:
+    return Profile.objects.filter(user=user, email_verified_at__isnull=False).exists()
+
+
+def email_mark_verified(*, user: User) -> bool:
+    """Their address is proven (a link opened, a password reset completed); returns whether it was news."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    if profile.email_verified_at is not None:
+        return False
+    profile.email_verified_at = timezone.now()
+    profile.save(update_fields=["email_verified_at"])
+    logger.info("email_verified user=%s", user.id)
+    return True
+
+
+def email_verified_required(*, user: User) -> None:
+    if not email_is_verified(user=user):
+        raise ApplicationError(
+            f"Confirm your email address first: open the link we sent to {user.email}.",
+            code="email_unverified",
+            http_status=403,
+        )
 
 
 def _hash(key: str) -> str:
@@ -124,16 +144,6 @@ def api_key_authenticate(*, plaintext: str) -> tuple[ApiKey, str] | None:
     return api_key, str(role)
 
 
-def membership_add(*, tenant: Tenant, email: str, role: str = Membership.Role.MEMBER) -> Membership:
-    """Add an existing person to a tenant (invitations by email build on this)."""
-    User = get_user_model()
-    user = User.objects.filter(email__iexact=email.strip()).first()
-    if user is None:
-        raise ApplicationError("No account uses this email yet; ask them to sign up first.", field="email")
-    membership, _ = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
-    return membership
-
-
 def _role_check(role: str) -> str:
     if role not in Membership.Role.values:
         raise ApplicationError("A role is owner, admin, member or viewer.", field="role")
@@ -151,31 +161,18 @@ def _other_owner_exists(*, membership: Membership) -> bool:
     return any(owner.pk != membership.pk for owner in owners)
 
 
-def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User) -> Membership | Invitation:
-    """Add a person who has an account; email anyone else a link that joins them after sign-up or log-in."""
+def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User) -> Invitation:
+    """Email a link that the recipient opens to join; nobody is added without accepting, and the
+    answer is the same whether the address has an account or not."""
     role_required(tenant=tenant, user=invited_by, permission=_members_permission(_role_check(role)))
     email = get_user_model().objects.normalize_email(email.strip()).lower()
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise ApplicationError(f"{email} is already a member of {tenant.name}.", field="email")
-    if get_user_model().objects.filter(email__iexact=email).exists():
-        membership = membership_add(tenant=tenant, email=email, role=role)
-        try:
-            _mail(
-                to=email,
-                subject=f"You have joined {tenant.name} on BotPresto",
-                template="accounts/email/added.txt",
-                context={"tenant": tenant, "role": membership.get_role_display(), "invited_by": invited_by},
-            )
-        except OSError:
-            # The access is granted either way; the email only tells them.
-            logger.warning("membership_added_mail_failed tenant=%s user=%s", tenant.id, membership.user_id)
-        logger.info("membership_added tenant=%s user=%s role=%s", tenant.id, membership.user_id, role)
-        return membership
     with transaction.atomic():
         Invitation.objects.filter(tenant=tenant, email=email).delete()  # an earlier link stops working
         invitation = Invitation.objects.create(tenant=tenant, email=email, role=role, invited_by=invited_by)
     try:
-        _mail(
+        mail_send(
             to=email,
             subject=f"{invited_by.email} invites you to {tenant.name} on BotPresto",
             template="accounts/email/invitation.txt",
@@ -194,7 +191,7 @@ def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User
     return invitation
 
 
-def _mail(*, to: str, subject: str, template: str, context: dict[str, object]) -> None:
+def mail_send(*, to: str, subject: str, template: str, context: dict[str, object]) -> None:
     send_mail(subject, render_to_string(template, context), settings.DEFAULT_FROM_EMAIL, [to])
 
 
@@ -227,11 +224,13 @@ def invitation_accept(*, token: str, user: User) -> Membership:
             "Log out, then log in or sign up with that address.",
             code="invitation_other_email",
         )
+    email_verified_required(user=user)
     with transaction.atomic():
         membership, _ = Membership.objects.get_or_create(
             tenant=invitation.tenant, user=user, defaults={"role": invitation.role}
         )
         invitation.delete()
+        tenant_use(user=user, tenant=invitation.tenant)
     logger.info("invitation_accepted tenant=%s user=%s", membership.tenant_id, user.id)
     return membership
 

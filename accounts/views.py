@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordResetConfirmView, redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
+from accounts import signup as signup_services
 from accounts.forms import ApiKeyForm, InviteForm, RoleForm, SignUpForm, TenantForm
-from accounts.models import Invitation, Membership
+from accounts.models import Membership
 from accounts.permissions import Permission
 from accounts.tenancy import SESSION_KEY, tenant_required
 from botpresto.bots.forms import form_add_error
@@ -31,31 +36,81 @@ def _next_url(request: HttpRequest) -> str:
     return url if safe else ""
 
 
+SIGNUP_SESSION_KEY = "signup_user"
+
+
+@sensitive_post_parameters("password")
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     next_url = _next_url(request)
     form = SignUpForm(request.POST or None, initial={"email": request.GET.get("email", "")})
     if request.method == "POST" and form.is_valid():
-        try:
-            user, tenant = services.user_sign_up(**form.cleaned_data)
-        except ApplicationError as exc:
-            form_add_error(form, exc)
-        else:
-            login(request, user, backend="accounts.backends.EmailBackend")
-            request.session[SESSION_KEY] = tenant.id
-            return redirect(next_url or "home")
+        user = signup_services.user_sign_up(next_url=next_url, **form.cleaned_data)
+        # Set whether or not an account was made, so the answer (cookie included) is the same.
+        request.session[SIGNUP_SESSION_KEY] = user.pk if user else None
+        email = signup_services.email_normalize(form.cleaned_data["email"])
+        return render(
+            request, "accounts/signup_sent.html", {"email": email, "days": signup_services.VERIFY_MAX_AGE_DAYS}
+        )
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
+
+
+def email_verify(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link: confirms the address in the browser that signed up, or once logged in as the account."""
+    try:
+        user, organisation = signup_services.email_verification_read(token=token)
+    except ApplicationError as exc:
+        return render(request, "accounts/email_verify.html", {"error": exc.message}, status=400)
+    in_signup_browser = request.session.get(SIGNUP_SESSION_KEY) == user.pk
+    if not (in_signup_browser or (request.user.is_authenticated and request.user.pk == user.pk)):
+        if request.user.is_authenticated:
+            return render(
+                request,
+                "accounts/email_verify.html",
+                {"error": f"This link confirms another account. Log out, then log in as {user.email}."},
+                status=400,
+            )
+        return redirect_to_login(request.get_full_path())
+    tenant = signup_services.email_verify(user=user, organisation=organisation)
+    if not request.user.is_authenticated:
+        login(request, user, backend="accounts.backends.EmailBackend")
+    request.session.pop(SIGNUP_SESSION_KEY, None)
+    if tenant is not None:
+        request.session[SESSION_KEY] = tenant.id
+    messages.success(request, f"Thank you: {user.email} is confirmed.")
+    return redirect(_next_url(request) or "home")
+
+
+@login_required
+@require_POST
+def email_verify_send(request: HttpRequest) -> HttpResponse:
+    """Send the link again (or for the first time, to accounts older than confirmation)."""
+    user = request.user
+    next_url = _next_url(request)
+    has_tenant = user.memberships.exists()  # type: ignore[union-attr]
+    signup_services.email_verification_send(
+        user=user,  # type: ignore[arg-type]
+        organisation=None if next_url or has_tenant else "",
+        next_url=next_url,
+    )
+    messages.success(request, f"We sent a link to {user.email}. Open it to confirm your address.")  # type: ignore[union-attr]
+    return redirect(next_url or "tenant_create")
 
 
 @login_required
 def tenant_create(request: HttpRequest) -> HttpResponse:
     form = TenantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        tenant = services.tenant_create(name=form.cleaned_data["name"], owner=request.user)  # type: ignore[arg-type]
-        request.session[SESSION_KEY] = tenant.id
-        return redirect("home")
-    return render(request, "accounts/tenant_create.html", {"form": form})
+        try:
+            tenant = services.tenant_create(name=form.cleaned_data["name"], owner=request.user)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            form_add_error(form, exc)
+        else:
+            request.session[SESSION_KEY] = tenant.id
+            return redirect("home")
+    verified = services.email_is_verified(user=request.user)  # type: ignore[arg-type]
+    return render(request, "accounts/tenant_create.html", {"form": form, "verified": verified})
 
 
 @login_required
@@ -64,6 +119,7 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
     tenant = selectors.tenants_for_user(user=request.user).filter(id=request.POST.get("tenant", "")).first()
     if tenant is None:
         raise Http404("No such organisation.")
+    services.tenant_use(user=request.user, tenant=tenant)  # type: ignore[arg-type]
     request.session[SESSION_KEY] = tenant.id
     return redirect("home")
 
@@ -96,15 +152,17 @@ def members(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.membership_invite(tenant=tenant, invited_by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            invitation = services.membership_invite(tenant=tenant, invited_by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         except ApplicationError as exc:
+            _refused(exc)
             form_add_error(form, exc)
         else:
-            if isinstance(result, Invitation):
-                days = services.INVITATION_MAX_AGE.days
-                messages.success(request, f"Invitation sent to {result.email}. The link works for {days} days.")
-            else:
-                messages.success(request, f"{result.user.email} now has access to {tenant.name}.")
+            days = services.INVITATION_MAX_AGE.days
+            messages.success(
+                request,
+                f"Invitation sent to {invitation.email}. They join once they accept it; "
+                f"the link works for {days} days.",
+            )
             return redirect("members")
     context = {
         "form": form,
@@ -172,6 +230,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     except ApplicationError as exc:
         return render(request, "accounts/invitation.html", {"error": exc.message}, status=400)
     error = None
+    unverified = request.user.is_authenticated and not services.email_is_verified(user=request.user)  # type: ignore[arg-type]
     if request.method == "POST" and request.user.is_authenticated:
         try:
             membership = services.invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
@@ -181,4 +240,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             request.session[SESSION_KEY] = membership.tenant_id
             messages.success(request, f"Welcome to {membership.tenant.name}.")
             return redirect("dashboard")
-    return render(request, "accounts/invitation.html", {"invitation": invitation, "error": error})
+    context = {"invitation": invitation, "error": error, "unverified": unverified}
+    return render(request, "accounts/invitation.html", context)
+
+
+class VerifyingPasswordResetConfirmView(PasswordResetConfirmView):
+    """A password reset proves the mailbox too: the address counts as confirmed."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.email_mark_verified(user=form.user)
+        return response

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Tenant
-from accounts.services import api_key_create, user_sign_up
+from accounts.services import api_key_create, tenant_create
+from accounts.signup import user_create
 from botpresto.devtools.standin import StandIn
 
 # A fixed key ring for the tests (and the processes they start): never the development key,
@@ -50,9 +50,15 @@ def _clear_cache() -> Iterator[None]:
         cache.clear()
 
 
+def person(email: str, organisation: str) -> tuple[User, Tenant]:
+    """Someone who signed up and confirmed their address, owner of their first tenant."""
+    user = user_create(email=email, password="correct horse battery", email_verified=True)
+    return user, tenant_create(name=organisation, owner=user)
+
+
 @pytest.fixture
 def owner(db: None) -> Party:
-    user, tenant = user_sign_up(email="alice@example.com", password="correct horse battery", organisation="Alice Co")
+    user, tenant = person("alice@example.com", "Alice Co")
     return Party(user, tenant, api_key_create(tenant=tenant, name="alice key", created_by=user).plaintext)
 
 
@@ -62,7 +68,7 @@ def teammate(owner: Party, email: str, role: str) -> Party:
     Only owners and admins make keys: the key is made while they are admin, then their role
     changes, and the key follows it (as it does when an owner changes someone's role).
     """
-    user = get_user_model().objects.create_user(username=email, email=email, password="x")
+    user = user_create(email=email, password="x", email_verified=True)
     membership = Membership.objects.create(tenant=owner.tenant, user=user, role=Membership.Role.ADMIN)
     key = api_key_create(tenant=owner.tenant, name=f"{email.split('@')[0]} key", created_by=user).plaintext
     Membership.objects.filter(id=membership.id).update(role=role)
@@ -86,7 +92,7 @@ def viewer(owner: Party) -> Party:
 
 @pytest.fixture
 def outsider(db: None) -> Party:
-    user, tenant = user_sign_up(email="eve@example.com", password="correct horse battery", organisation="Eve Inc")
+    user, tenant = person("eve@example.com", "Eve Inc")
     return Party(user, tenant, api_key_create(tenant=tenant, name="eve key", created_by=user).plaintext)
 
 
