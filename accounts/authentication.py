@@ -8,6 +8,7 @@ from rest_framework.request import Request
 
 from accounts.models import ApiKey, Tenant
 from accounts.services import api_key_authenticate
+from accounts.throttling import api_failed_auth_check, api_failed_auth_record
 
 
 class TenantPrincipal:
@@ -37,8 +38,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer":
             return None
+        api_failed_auth_check(request)  # guessing keys from one address ends in 429s
         authenticated = api_key_authenticate(plaintext=key.strip())
         if authenticated is None:
+            api_failed_auth_record(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         api_key, role = authenticated
         return TenantPrincipal(api_key, role), api_key

@@ -21,6 +21,7 @@ from django.utils.crypto import salted_hmac
 from accounts.models import ApiKey, Invitation, Membership, Profile, Tenant
 from accounts.permissions import Permission, role_required
 from botpresto.core.errors import ApplicationError
+from botpresto.core.throttle import rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,17 @@ def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User
     """Email a link that the recipient opens to join; nobody is added without accepting, and the
     answer is the same whether the address has an account or not."""
     role_required(tenant=tenant, user=invited_by, permission=_members_permission(_role_check(role)))
+    wait = rate_limit_hit(
+        bucket="invitations-tenant", key=str(tenant.id), limit=settings.INVITATIONS_PER_TENANT_DAY, window=24 * 3600
+    )
+    if wait is not None:
+        raise ApplicationError(
+            f"{tenant.name} sent {settings.INVITATIONS_PER_TENANT_DAY} invitations today, the most a day. "
+            "Try again tomorrow.",
+            code="invitation_limit",
+            retry_after=wait,
+            http_status=429,
+        )
     email = get_user_model().objects.normalize_email(email.strip()).lower()
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise ApplicationError(f"{email} is already a member of {tenant.name}.", field="email")

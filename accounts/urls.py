@@ -1,11 +1,10 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views
-from accounts.forms import EmailAuthenticationForm
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
+    path("login/", views.EmailLoginView.as_view(), name="login"),
+    path("password_reset/", views.LimitedPasswordResetView.as_view(), name="password_reset"),
     path("signup/", views.signup, name="signup"),
     path("verify/send/", views.email_verify_send, name="email_verify_send"),
     path("verify/<str:token>/", views.email_verify, name="email_verify"),

@@ -5,20 +5,29 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import PasswordResetConfirmView, redirect_to_login
+from django.contrib.auth.views import LoginView, PasswordResetConfirmView, PasswordResetView, redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts import signup as signup_services
-from accounts.forms import ApiKeyForm, InviteForm, RoleForm, SignUpForm, TenantForm
+from accounts.forms import ApiKeyForm, EmailAuthenticationForm, InviteForm, RoleForm, SignUpForm, TenantForm
 from accounts.models import Membership
 from accounts.permissions import Permission
 from accounts.tenancy import SESSION_KEY, tenant_required
+from accounts.throttling import (
+    login_rate_limited,
+    password_reset_email_allowed,
+    password_reset_rate_limited,
+    signup_rate_limited,
+    too_many,
+    verification_email_wait,
+)
 from botpresto.bots.forms import form_add_error
 from botpresto.core.errors import ApplicationError
 
@@ -40,6 +49,7 @@ SIGNUP_SESSION_KEY = "signup_user"
 
 
 @sensitive_post_parameters("password")
+@signup_rate_limited
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
@@ -88,6 +98,9 @@ def email_verify_send(request: HttpRequest) -> HttpResponse:
     """Send the link again (or for the first time, to accounts older than confirmation)."""
     user = request.user
     next_url = _next_url(request)
+    wait = verification_email_wait(int(user.pk or 0))
+    if wait is not None:
+        return too_many(request, retry_after=wait, what="confirmation emails")
     has_tenant = user.memberships.exists()  # type: ignore[union-attr]
     signup_services.email_verification_send(
         user=user,  # type: ignore[arg-type]
@@ -251,3 +264,19 @@ class VerifyingPasswordResetConfirmView(PasswordResetConfirmView):
         response = super().form_valid(form)
         services.email_mark_verified(user=form.user)
         return response
+
+
+@method_decorator(login_rate_limited, name="dispatch")
+class EmailLoginView(LoginView):
+    """The login page: by email (accounts.forms), attempts bounded per address; axes locks an email."""
+
+    authentication_form = EmailAuthenticationForm
+
+
+@method_decorator(password_reset_rate_limited, name="dispatch")
+class LimitedPasswordResetView(PasswordResetView):
+    def form_valid(self, form: Any) -> HttpResponse:
+        if not password_reset_email_allowed(form.cleaned_data["email"]):
+            # The same answer as a sent email: whether the address has an account stays unknown.
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

@@ -7,6 +7,7 @@ No app code is imported here. The encryption key ring is parsed when the apps lo
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into its 429 page
 ]
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -218,7 +221,8 @@ AUTH_PASSWORD_VALIDATORS = [
         "NumericPasswordValidator",
     )
 ]
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+# axes first: it refuses a locked-out email and address before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.EmailBackend"]
 LOGIN_URL, LOGIN_REDIRECT_URL, LOGOUT_REDIRECT_URL = "login", "home", "login"
 LANGUAGE_CODE, TIME_ZONE, USE_I18N, USE_TZ = "en", "UTC", True, True
 STATIC_URL = "static/"
@@ -239,8 +243,35 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "botpresto.core.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "botpresto.core.api_errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.ApiAddressRateThrottle",
+        "accounts.throttling.ApiKeyRateThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# --- How much anyone may ask (accounts.throttling); every refusal is a 429 with Retry-After --------
+LOGIN_FAILURE_LIMIT = number("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = number("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+LOGIN_ATTEMPTS_PER_ADDRESS_HOUR = number("LOGIN_ATTEMPTS_PER_ADDRESS_HOUR", 60, minimum=1)
+SIGNUPS_PER_ADDRESS_HOUR = number("SIGNUPS_PER_ADDRESS_HOUR", 10, minimum=1)
+PASSWORD_RESETS_PER_ADDRESS_HOUR = number("PASSWORD_RESETS_PER_ADDRESS_HOUR", 10, minimum=1)
+PASSWORD_RESETS_PER_EMAIL_HOUR = number("PASSWORD_RESETS_PER_EMAIL_HOUR", 3, minimum=1)
+VERIFICATION_EMAILS_PER_HOUR = number("VERIFICATION_EMAILS_PER_HOUR", 5, minimum=1)
+INVITATIONS_PER_TENANT_DAY = number("INVITATIONS_PER_TENANT_DAY", 50, minimum=1)
+API_REQUESTS_PER_MINUTE_PER_KEY = number("API_REQUESTS_PER_MINUTE_PER_KEY", 300, minimum=1)
+API_REQUESTS_PER_MINUTE_PER_ADDRESS = number("API_REQUESTS_PER_MINUTE_PER_ADDRESS", 600, minimum=1)
+API_FAILED_AUTH_PER_ADDRESS = number("API_FAILED_AUTH_PER_ADDRESS", 20, minimum=1)
+# django-axes: an email and address pair is locked out after LOGIN_FAILURE_LIMIT failures, pages
+# and admin alike; attempts are kept in the database, so every process sees them.
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.throttling.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.axes_client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.axes_lockout_response"
+AXES_VERBOSE = False
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "BotPresto API",
     "DESCRIPTION": "Connect Telegram bots to the BotPresto proxy and read their analytics.",
