@@ -57,15 +57,18 @@ def user_sign_up(*, email: str, password: str, organisation: str = "", next_url:
     """
     email = email_normalize(email)
     if get_user_model().objects.filter(username__iexact=email).exists():
-        mail_send(
-            to=email,
-            subject="Your BotPresto account",
-            template="accounts/email/signup_exists.txt",
-            context={
-                "login": f"{settings.PUBLIC_URL}{reverse('login')}",
-                "reset": f"{settings.PUBLIC_URL}{reverse('password_reset')}",
-            },
-        )
+        try:
+            mail_send(
+                to=email,
+                subject="Your BotPresto account",
+                template="accounts/email/signup_exists.txt",
+                context={
+                    "login": f"{settings.PUBLIC_URL}{reverse('login')}",
+                    "reset": f"{settings.PUBLIC_URL}{reverse('password_reset')}",
+                },
+            )
+        except OSError:
+            raise _mail_failed() from None
         logger.info("signup_address_taken")
         return None
     user = user_create(email=email, password=password)
@@ -88,14 +91,24 @@ def email_verification_link(*, user: User, organisation: str | None, next_url: s
 
 
 def email_verification_send(*, user: User, organisation: str | None = None, next_url: str = "") -> None:
-    mail_send(
-        to=user.email,
-        subject="Confirm your email address for BotPresto",
-        template="accounts/email/verify.txt",
-        context={
-            "link": email_verification_link(user=user, organisation=organisation, next_url=next_url),
-            "days": VERIFY_MAX_AGE_DAYS,
-        },
+    try:
+        mail_send(
+            to=user.email,
+            subject="Confirm your email address for BotPresto",
+            template="accounts/email/verify.txt",
+            context={
+                "link": email_verification_link(user=user, organisation=organisation, next_url=next_url),
+                "days": VERIFY_MAX_AGE_DAYS,
+            },
+        )
+    except OSError:
+        # The account stays; the link can be asked for again once logged in.
+        raise _mail_failed() from None
+
+
+def _mail_failed() -> ApplicationError:
+    return ApplicationError(
+        "We could not send the email; try again in a minute.", code="email_unavailable", http_status=503
     )
 
 

@@ -56,7 +56,11 @@ def signup(request: HttpRequest) -> HttpResponse:
     next_url = _next_url(request)
     form = SignUpForm(request.POST or None, initial={"email": request.GET.get("email", "")})
     if request.method == "POST" and form.is_valid():
-        user = signup_services.user_sign_up(next_url=next_url, **form.cleaned_data)
+        try:
+            user = signup_services.user_sign_up(next_url=next_url, **form.cleaned_data)
+        except ApplicationError as exc:  # the mail server is away, whether or not the address is taken
+            form_add_error(form, exc)
+            return render(request, "accounts/signup.html", {"form": form, "next": next_url}, status=503)
         # Set whether or not an account was made, so the answer (cookie included) is the same.
         request.session[SIGNUP_SESSION_KEY] = user.pk if user else None
         email = signup_services.email_normalize(form.cleaned_data["email"])
@@ -102,11 +106,15 @@ def email_verify_send(request: HttpRequest) -> HttpResponse:
     if wait is not None:
         return too_many(request, retry_after=wait, what="confirmation emails")
     has_tenant = user.memberships.exists()  # type: ignore[union-attr]
-    signup_services.email_verification_send(
-        user=user,  # type: ignore[arg-type]
-        organisation=None if next_url or has_tenant else "",
-        next_url=next_url,
-    )
+    try:
+        signup_services.email_verification_send(
+            user=user,  # type: ignore[arg-type]
+            organisation=None if next_url or has_tenant else "",
+            next_url=next_url,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(next_url or "tenant_create")
     messages.success(request, f"We sent a link to {user.email}. Open it to confirm your address.")  # type: ignore[union-attr]
     return redirect(next_url or "tenant_create")
 

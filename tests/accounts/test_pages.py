@@ -203,3 +203,13 @@ def test_a_password_like_the_email_is_refused_at_sign_up(client: Client) -> None
     html = client.post("/accounts/signup/", data).content.decode()
     assert "too similar" in html
     assert not get_user_model().objects.filter(email="dan.smith@example.com").exists()
+
+
+def test_sign_up_says_so_when_the_mail_server_is_away(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr("accounts.services.send_mail", refuse)
+    response = client.post("/accounts/signup/", SIGN_UP)
+    assert response.status_code == 503
+    assert "We could not send the email" in response.content.decode()
