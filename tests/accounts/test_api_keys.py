@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
@@ -145,3 +148,12 @@ def test_a_member_cannot_make_a_key(owner: Party, member: Party) -> None:
 def test_issue_api_key_refuses_a_viewer(owner: Party, viewer: Party) -> None:
     with pytest.raises(CommandError, match="viewers cannot manage API keys"):
         call_command("issue_api_key", "vic@example.com")
+
+
+def test_moving_to_roles_revokes_keys_nobody_can_act_for(owner: Party, member: Party, outsider: Party) -> None:
+    migration = importlib.import_module("accounts.migrations.0003_roles")
+    ApiKey.objects.filter(name="bob key").update(created_by=None)  # its maker's account was deleted
+    ApiKey.objects.create(tenant=owner.tenant, created_by=outsider.user, name="stray", prefix="s1", hashed="x")
+    migration.revoke_keys_without_a_member(django_apps, None)
+    revoked = set(ApiKey.objects.filter(revoked_at__isnull=False).values_list("name", flat=True))
+    assert revoked == {"bob key", "stray"}

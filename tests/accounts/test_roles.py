@@ -7,12 +7,15 @@ permission, 404 for an outsider reaching another tenant's object (it does not ex
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiKey, Invitation, Membership
 from accounts.permissions import Permission
@@ -166,3 +169,26 @@ def test_a_viewer_key_never_sees_a_manual_bots_proxy_secret(viewer: Party, objec
 def test_a_member_key_sees_the_manual_bots_proxy_secret(member: Party, objects: dict[str, Any]) -> None:
     shown = member.api().get(f"/api/v1/bots/{objects['manual']}/").json()
     assert shown["proxy_secret"] == Bot.objects.get(uuid=objects["manual"]).proxy_secret
+
+
+def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            yield "/" + re.sub(r"<[^>]+>", "{}", route)
+
+
+# Routes that are not an organisation's: anyone's (sign-up, login, the docs), or the person's own.
+OUTSIDE_A_TENANT = re.compile(
+    r"^/(admin/|proxy/|api/v1/(schema|docs|redoc)/|_standin|$)"
+    r"|^/accounts/(signup|verify|organisations|invitations/\{\}/$|log|password|reset)"
+)
+
+
+def test_the_tables_above_cover_every_page_and_api_route() -> None:
+    tried = {re.sub(r"\{\w+\}", "{}", route.path.split("?")[0]) for route in PAGES + API}
+    for path in set(_routes(get_resolver().url_patterns)):
+        if not OUTSIDE_A_TENANT.search(path):
+            assert path in tried, f"{path} is tried by no role"
