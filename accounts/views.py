@@ -212,6 +212,7 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     return redirect("members")
 
 
+# Everyone may leave; removing someone else is the service's to allow (admins, or owners for owners).
 @tenant_required(write=Permission.READ)
 @require_POST
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
