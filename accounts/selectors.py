@@ -30,6 +30,10 @@ def tenant_get_for_user(*, user: User, tenant_id: int | None) -> Tenant | None:
     return first.tenant if first else None
 
 
+def email_is_verified(*, user: User) -> bool:
+    return Profile.objects.filter(user=user, email_verified_at__isnull=False).exists()
+
+
 def membership_role(*, user: User, tenant: Tenant) -> str | None:
     return Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
 

@@ -20,6 +20,7 @@ from django.utils.crypto import salted_hmac
 
 from accounts.models import ApiKey, Invitation, Membership, Profile, Tenant
 from accounts.permissions import Permission, role_required
+from accounts.selectors import email_is_verified
 from botpresto.core.errors import ApplicationError
 from botpresto.core.throttle import rate_limit_hit
 
@@ -50,10 +51,6 @@ def tenant_use(*, user: User, tenant: Tenant) -> None:
     """Remember the tenant a person chose: they land there next time (not in the first by name,
     which anyone who adds them to a tenant called "AAA" would choose for them)."""
     Profile.objects.update_or_create(user=user, defaults={"last_tenant": tenant})
-
-
-def email_is_verified(*, user: User) -> bool:
-    return Profile.objects.filter(user=user, email_verified_at__isnull=False).exists()
 
 
 def email_mark_verified(*, user: User) -> bool:

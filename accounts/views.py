@@ -130,7 +130,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
         else:
             request.session[SESSION_KEY] = tenant.id
             return redirect("home")
-    verified = services.email_is_verified(user=request.user)  # type: ignore[arg-type]
+    verified = selectors.email_is_verified(user=request.user)  # type: ignore[arg-type]
     return render(request, "accounts/tenant_create.html", {"form": form, "verified": verified})
 
 
@@ -252,7 +252,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     except ApplicationError as exc:
         return render(request, "accounts/invitation.html", {"error": exc.message}, status=400)
     error = None
-    unverified = request.user.is_authenticated and not services.email_is_verified(user=request.user)  # type: ignore[arg-type]
+    unverified = request.user.is_authenticated and not selectors.email_is_verified(user=request.user)  # type: ignore[arg-type]
     if request.method == "POST" and request.user.is_authenticated:
         try:
             membership = services.invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]

@@ -9,7 +9,8 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import ApiKey, Membership, Tenant
-from accounts.services import api_key_authenticate, email_is_verified, tenant_create
+from accounts.selectors import email_is_verified
+from accounts.services import api_key_authenticate, tenant_create
 from accounts.signup import user_create
 from tests.conftest import Party
 
