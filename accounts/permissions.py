@@ -86,6 +86,8 @@ class RolePermission(BasePermission):
         role = getattr(principal, "role", None)
         if role is None:
             return False  # not authenticated: DRF answers 401
+        if not hasattr(view, str(request.method).lower()):
+            return True  # a method the view does not have: DRF answers 405
         needed: Permission | None = (
             Permission.READ if request.method in SAFE_METHODS else getattr(view, "write_permission", None)
         )

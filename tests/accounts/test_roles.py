@@ -192,3 +192,7 @@ def test_the_tables_above_cover_every_page_and_api_route() -> None:
     for path in set(_routes(get_resolver().url_patterns)):
         if not OUTSIDE_A_TENANT.search(path):
             assert path in tried, f"{path} is tried by no role"
+
+
+def test_a_method_a_route_does_not_have_is_405_for_any_role(viewer: Party, objects: dict[str, Any]) -> None:
+    assert viewer.api().post(f"/api/v1/bots/{objects['bot']}/stats/").status_code == 405
