@@ -29,8 +29,9 @@ def test_five_wrong_passwords_lock_the_email_out_even_with_the_right_one(owner: 
 
 
 def test_the_lockout_counts_an_email_in_any_case(owner: Party, client: Client) -> None:
-    for email in ("alice@example.com", "ALICE@example.com", "Alice@Example.com", "alice@EXAMPLE.com", "aLice@x"):
-        log_in(client, email.replace("@x", "@example.com"), "wrong")
+    variants = ["alice@example.com", "ALICE@example.com", "Alice@Example.com", "alice@EXAMPLE.com", "aLiCe@example.com"]
+    for email in variants:
+        log_in(client, email, "wrong")
     assert log_in(client, "alice@example.com", RIGHT).status_code == 429
 
 
