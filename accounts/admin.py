@@ -5,9 +5,13 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
-from accounts.models import ApiKey, Invitation, Membership, Tenant
+from accounts.forms import EmailAdminAuthenticationForm
+from accounts.models import ApiKey, Invitation, Membership, Profile, Tenant
 from botpresto.bots.services import tenant_delete
 from botpresto.core.errors import ApplicationError
+
+# The admin shares the login of the pages: the same email field, the same backends and lockout.
+admin.site.login_form = EmailAdminAuthenticationForm
 
 
 class MembershipInline(admin.TabularInline):
@@ -67,6 +71,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are issued to a person, shown once: use the page or issue_api_key
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "email_verified_at", "last_tenant"]
+    list_filter = [("email_verified_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user", "last_tenant"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user", "last_tenant"]
 
 
 @admin.register(Invitation)

@@ -8,8 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.authentication import request_tenant
+from accounts.authentication import request_member, request_tenant
 from accounts.models import ApiKey
+from accounts.permissions import Permission
 
 
 class ApiKeyOutputSerializer(serializers.Serializer):
@@ -31,8 +32,10 @@ class ApiKeyListApi(generics.ListAPIView):
 
 
 class ApiKeyRevokeApi(APIView):
+    write_permission = Permission.MANAGE_KEYS
+
     @extend_schema(request=None, responses=ApiKeyOutputSerializer)
     def post(self, request: Request, key_id: int) -> Response:
         api_key = selectors.api_key_get(tenant=request_tenant(request), key_id=key_id)
-        services.api_key_revoke(api_key=api_key)
+        services.api_key_revoke(api_key=api_key, actor=request_member(request))
         return Response(ApiKeyOutputSerializer(api_key).data, status=status.HTTP_200_OK)

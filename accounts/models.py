@@ -19,8 +19,12 @@ class Tenant(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
+        """What each may do: accounts.permissions.ROLE_PERMISSIONS."""
+
         OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
+        VIEWER = "viewer", "Viewer"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -35,7 +39,11 @@ class Membership(models.Model):
 
 
 class ApiKey(models.Model):
-    """A REST client's key: we keep a lookup prefix and a keyed hash, never the key."""
+    """A REST client's key: we keep a lookup prefix and a keyed hash, never the key.
+
+    It belongs to the member who made it and acts with that member's current role; it stops
+    working when they leave the tenant or their account is deactivated (revoked then too).
+    """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     created_by = models.ForeignKey(
@@ -76,3 +84,17 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.tenant} ({self.role})"
+
+
+class Profile(models.Model):
+    """What we know of a person beyond Django's user: whether their email is confirmed, and the
+    tenant they worked in last (where they land after logging in)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when they opened the link we emailed (or reset their password)."
+    )
+    last_tenant = models.ForeignKey(Tenant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"

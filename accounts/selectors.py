@@ -4,7 +4,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.models import ApiKey, Invitation, Membership, Tenant
+from accounts.models import ApiKey, Invitation, Membership, Profile, Tenant
 
 
 def tenants_for_user(*, user: User | AnonymousUser) -> QuerySet[Tenant]:
@@ -14,13 +14,24 @@ def tenants_for_user(*, user: User | AnonymousUser) -> QuerySet[Tenant]:
 
 
 def tenant_get_for_user(*, user: User, tenant_id: int | None) -> Tenant | None:
-    """The tenant the person chose (if they belong to it), else their first one."""
+    """The tenant chosen in this session, else the one they used last, else the first they joined.
+
+    Never "the first by name": anyone who could add a person to a tenant named "AAA" would
+    choose where they land (and what they might paste a token into).
+    """
     tenants = tenants_for_user(user=user)
-    if tenant_id is not None:
-        tenant = tenants.filter(id=tenant_id).first()
-        if tenant is not None:
-            return tenant
-    return tenants.first()
+    last = Profile.objects.filter(user=user).values_list("last_tenant_id", flat=True).first()
+    for chosen in (tenant_id, last):
+        if chosen is not None:
+            tenant = tenants.filter(id=chosen).first()
+            if tenant is not None:
+                return tenant
+    first = Membership.objects.filter(user=user).order_by("created_at", "id").select_related("tenant").first()
+    return first.tenant if first else None
+
+
+def email_is_verified(*, user: User) -> bool:
+    return Profile.objects.filter(user=user, email_verified_at__isnull=False).exists()
 
 
 def membership_role(*, user: User, tenant: Tenant) -> str | None:

@@ -12,13 +12,17 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.models import ApiKey, Invitation, Membership, Tenant
+from accounts.models import ApiKey, Invitation, Membership, Profile, Tenant
+from accounts.permissions import Permission, role_required
+from accounts.selectors import email_is_verified
 from botpresto.core.errors import ApplicationError
+from botpresto.core.throttle import rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -35,80 +39,118 @@ class IssuedKey:
 
 
 def tenant_create(*, name: str, owner: User) -> Tenant:
+    email_verified_required(user=owner)
     with transaction.atomic():
         tenant = Tenant.objects.create(name=name.strip() or "My organisation")
         Membership.objects.create(tenant=tenant, user=owner, role=Membership.Role.OWNER)
+        tenant_use(user=owner, tenant=tenant)
     return tenant
 
 
-def user_sign_up(*, email: str, password: str, organisation: str = "") -> tuple[User, Tenant]:
-    """Create a person and their first tenant, in which they are the owner."""
-    email = get_user_model().objects.normalize_email(email).lower()
-    User = get_user_model()
-    if User.objects.filter(username=email).exists():
-        raise ApplicationError("An account with this email already exists.", field="email")
-    with transaction.atomic():
-        user = User.objects.create_user(username=email, email=email, password=password)
-        tenant = tenant_create(name=organisation or email.split("@")[0], owner=user)
-    return user, tenant
+def tenant_use(*, user: User, tenant: Tenant) -> None:
+    """Remember the tenant a person chose: they land there next time (not in the first by name,
+    which anyone who adds them to a tenant called "AAA" would choose for them)."""
+    Profile.objects.update_or_create(user=user, defaults={"last_tenant": tenant})
+
+
+def email_mark_verified(*, user: User) -> bool:
+    """Their address is proven (a link opened, a password reset completed); returns whether it was news."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    if profile.email_verified_at is not None:
+        return False
+    profile.email_verified_at = timezone.now()
+    profile.save(update_fields=["email_verified_at"])
+    logger.info("email_verified user=%s", user.id)
+    return True
+
+
+def email_verified_required(*, user: User) -> None:
+    if not email_is_verified(user=user):
+        raise ApplicationError(
+            f"Confirm your email address first: open the link we sent to {user.email}.",
+            code="email_unverified",
+            http_status=403,
+        )
 
 
 def _hash(key: str) -> str:
     return salted_hmac("botpresto.accounts.api_key", key, algorithm="sha256").hexdigest()
 
 
-def api_key_create(*, tenant: Tenant, name: str, created_by: User | None = None) -> IssuedKey:
+def api_key_create(*, tenant: Tenant, name: str, created_by: User) -> IssuedKey:
+    """A key for ``created_by``, who must be allowed to manage keys; it acts with their role."""
+    role_required(tenant=tenant, user=created_by, permission=Permission.MANAGE_KEYS)
     prefix = secrets.token_hex(6)
     plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey.objects.create(
         tenant=tenant, created_by=created_by, name=name.strip() or "API key", prefix=prefix, hashed=_hash(plaintext)
     )
+    logger.info("api_key_created tenant=%s key=%s user=%s", tenant.id, prefix, created_by.id)
     return IssuedKey(api_key=api_key, plaintext=plaintext)
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: User) -> ApiKey:
+    role_required(tenant=api_key.tenant, user=actor, permission=Permission.MANAGE_KEYS)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        logger.info("api_key_revoked tenant=%s key=%s by=%s", api_key.tenant_id, api_key.prefix, actor.id)
     return api_key
 
 
-def api_key_authenticate(*, plaintext: str) -> ApiKey | None:
-    """The active key for this plaintext, or None. Compared in constant time."""
+def api_keys_revoke_for_member(*, user: User, tenant: Tenant | None = None) -> int:
+    """Revoke the keys a person made (in one tenant, or everywhere): they left, were removed or deactivated."""
+    keys = ApiKey.objects.filter(created_by=user, revoked_at__isnull=True)
+    if tenant is not None:
+        keys = keys.filter(tenant=tenant)
+    revoked = keys.update(revoked_at=timezone.now())
+    if revoked:
+        logger.info("api_keys_revoked user=%s tenant=%s count=%s", user.id, tenant.id if tenant else "*", revoked)
+    return revoked
+
+
+def api_key_authenticate(*, plaintext: str) -> tuple[ApiKey, str] | None:
+    """The active key for this plaintext and the role it acts with, or None. Compared in constant time.
+
+    The role is read on every request, so a key follows its maker's role at once; a key whose
+    maker left the tenant or was deactivated does not work even before it is marked revoked.
+    """
     if not plaintext.startswith(KEY_PREFIX):
         return None
     prefix, _, rest = plaintext[len(KEY_PREFIX) :].partition("_")
     if not prefix or not rest:
         return None
-    api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix, revoked_at__isnull=True).first()
+    api_key = (
+        ApiKey.objects.select_related("tenant", "created_by")
+        .filter(prefix=prefix, revoked_at__isnull=True, created_by__is_active=True)
+        .annotate(
+            role=Subquery(
+                Membership.objects.filter(tenant=OuterRef("tenant"), user=OuterRef("created_by")).values("role")[:1]
+            )
+        )
+        .first()
+    )
     if api_key is None or not hmac.compare_digest(api_key.hashed, _hash(plaintext)):
+        return None
+    role = api_key.role  # type: ignore[attr-defined]
+    if role is None:
         return None
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > _LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
-    return api_key
-
-
-def membership_add(*, tenant: Tenant, email: str, role: str = Membership.Role.MEMBER) -> Membership:
-    """Add an existing person to a tenant (invitations by email build on this)."""
-    User = get_user_model()
-    user = User.objects.filter(email__iexact=email.strip()).first()
-    if user is None:
-        raise ApplicationError("No account uses this email yet; ask them to sign up first.", field="email")
-    membership, _ = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
-    return membership
-
-
-def _owner_required(*, tenant: Tenant, user: User, action: str) -> None:
-    if not Membership.objects.filter(tenant=tenant, user=user, role=Membership.Role.OWNER).exists():
-        raise ApplicationError(f"Only owners of {tenant.name} can {action}.", code="owner_required")
+    return api_key, str(role)
 
 
 def _role_check(role: str) -> str:
     if role not in Membership.Role.values:
-        raise ApplicationError("A role is owner or member.", field="role")
+        raise ApplicationError("A role is owner, admin, member or viewer.", field="role")
     return role
+
+
+def _members_permission(*roles: str) -> Permission:
+    """Changing an owner, or making someone owner, takes an owner; the other roles an admin."""
+    return Permission.MANAGE_OWNERS if Membership.Role.OWNER in roles else Permission.MANAGE_MEMBERS
 
 
 def _other_owner_exists(*, membership: Membership) -> bool:
@@ -117,32 +159,29 @@ def _other_owner_exists(*, membership: Membership) -> bool:
     return any(owner.pk != membership.pk for owner in owners)
 
 
-def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User) -> Membership | Invitation:
-    """Add a person who has an account; email anyone else a link that joins them after sign-up or log-in."""
-    _owner_required(tenant=tenant, user=invited_by, action="invite people")
-    _role_check(role)
+def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User) -> Invitation:
+    """Email a link that the recipient opens to join; nobody is added without accepting, and the
+    answer is the same whether the address has an account or not."""
+    role_required(tenant=tenant, user=invited_by, permission=_members_permission(_role_check(role)))
+    wait = rate_limit_hit(
+        bucket="invitations-tenant", key=str(tenant.id), limit=settings.INVITATIONS_PER_TENANT_DAY, window=24 * 3600
+    )
+    if wait is not None:
+        raise ApplicationError(
+            f"{tenant.name} sent {settings.INVITATIONS_PER_TENANT_DAY} invitations today, the most a day. "
+            "Try again tomorrow.",
+            code="invitation_limit",
+            retry_after=wait,
+            http_status=429,
+        )
     email = get_user_model().objects.normalize_email(email.strip()).lower()
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise ApplicationError(f"{email} is already a member of {tenant.name}.", field="email")
-    if get_user_model().objects.filter(email__iexact=email).exists():
-        membership = membership_add(tenant=tenant, email=email, role=role)
-        try:
-            _mail(
-                to=email,
-                subject=f"You have joined {tenant.name} on BotPresto",
-                template="accounts/email/added.txt",
-                context={"tenant": tenant, "role": membership.get_role_display(), "invited_by": invited_by},
-            )
-        except OSError:
-            # The access is granted either way; the email only tells them.
-            logger.warning("membership_added_mail_failed tenant=%s user=%s", tenant.id, membership.user_id)
-        logger.info("membership_added tenant=%s user=%s role=%s", tenant.id, membership.user_id, role)
-        return membership
     with transaction.atomic():
         Invitation.objects.filter(tenant=tenant, email=email).delete()  # an earlier link stops working
         invitation = Invitation.objects.create(tenant=tenant, email=email, role=role, invited_by=invited_by)
     try:
-        _mail(
+        mail_send(
             to=email,
             subject=f"{invited_by.email} invites you to {tenant.name} on BotPresto",
             template="accounts/email/invitation.txt",
@@ -161,7 +200,7 @@ def membership_invite(*, tenant: Tenant, email: str, role: str, invited_by: User
     return invitation
 
 
-def _mail(*, to: str, subject: str, template: str, context: dict[str, object]) -> None:
+def mail_send(*, to: str, subject: str, template: str, context: dict[str, object]) -> None:
     send_mail(subject, render_to_string(template, context), settings.DEFAULT_FROM_EMAIL, [to])
 
 
@@ -194,23 +233,25 @@ def invitation_accept(*, token: str, user: User) -> Membership:
             "Log out, then log in or sign up with that address.",
             code="invitation_other_email",
         )
+    email_verified_required(user=user)
     with transaction.atomic():
         membership, _ = Membership.objects.get_or_create(
             tenant=invitation.tenant, user=user, defaults={"role": invitation.role}
         )
         invitation.delete()
+        tenant_use(user=user, tenant=invitation.tenant)
     logger.info("invitation_accepted tenant=%s user=%s", membership.tenant_id, user.id)
     return membership
 
 
 def invitation_cancel(*, invitation: Invitation, actor: User) -> None:
-    _owner_required(tenant=invitation.tenant, user=actor, action="cancel invitations")
+    role_required(tenant=invitation.tenant, user=actor, permission=_members_permission(invitation.role))
     invitation.delete()
 
 
 def membership_role_change(*, membership: Membership, role: str, actor: User) -> Membership:
-    _owner_required(tenant=membership.tenant, user=actor, action="change roles")
-    _role_check(role)
+    needed = _members_permission(_role_check(role), membership.role)
+    role_required(tenant=membership.tenant, user=actor, permission=needed)
     if role == membership.role:
         return membership
     with transaction.atomic():
@@ -226,9 +267,12 @@ def membership_role_change(*, membership: Membership, role: str, actor: User) ->
 
 
 def membership_remove(*, membership: Membership, actor: User) -> None:
-    """Owners remove anyone; everyone may leave. The last owner stays."""
+    """Owners remove anyone, admins anyone but owners; everyone may leave. The last owner stays.
+
+    The keys the person made for this tenant are revoked in the same transaction.
+    """
     if membership.user_id != actor.id:
-        _owner_required(tenant=membership.tenant, user=actor, action="remove members")
+        role_required(tenant=membership.tenant, user=actor, permission=_members_permission(membership.role))
     with transaction.atomic():
         if membership.role == Membership.Role.OWNER and not _other_owner_exists(membership=membership):
             raise ApplicationError(
@@ -236,4 +280,5 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
                 code="last_owner",
             )
         membership.delete()
+        api_keys_revoke_for_member(user=membership.user, tenant=membership.tenant)
     logger.info("membership_removed tenant=%s user=%s", membership.tenant_id, membership.user_id)

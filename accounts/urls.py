@@ -3,7 +3,12 @@ from django.urls import include, path
 from accounts import views
 
 urlpatterns = [
+    path("login/", views.EmailLoginView.as_view(), name="login"),
+    path("password_reset/", views.LimitedPasswordResetView.as_view(), name="password_reset"),
     path("signup/", views.signup, name="signup"),
+    path("verify/send/", views.email_verify_send, name="email_verify_send"),
+    path("verify/<str:token>/", views.email_verify, name="email_verify"),
+    path("reset/<uidb64>/<token>/", views.VerifyingPasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("organisations/new/", views.tenant_create, name="tenant_create"),
     path("organisations/switch/", views.tenant_switch, name="tenant_switch"),
     path("api-keys/", views.api_keys, name="api_keys"),

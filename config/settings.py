@@ -7,10 +7,12 @@ No app code is imported here. The encryption key ring is parsed when the apps lo
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -34,11 +36,34 @@ PROXY_URL = url("PROXY_URL", PUBLIC_URL) if text("PROXY_URL") else ""
 ALLOWED_HOSTS = [*items("ALLOWED_HOSTS"), *(urlsplit(base).hostname or "" for base in (PUBLIC_URL, PROXY_URL) if base)]
 if DEBUG:
     ALLOWED_HOSTS += ["localhost", "127.0.0.1", "[::1]", "testserver"]
-CSRF_TRUSTED_ORIGINS = [PUBLIC_URL] if PUBLIC_URL.startswith("https://") else []
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
+HTTPS = PUBLIC_URL.startswith("https://")
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL] if HTTPS else []
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if flag("BEHIND_TLS_PROXY", False) else None
+# With an https PUBLIC_URL: plain http is redirected, and browsers are told to use https only.
+SECURE_SSL_REDIRECT = flag("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = number("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = flag("SECURE_HSTS_PRELOAD", HTTPS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Scripts only from this service (the API docs' one inline script carries a nonce); styles may be
+# inline (the charts size their bars with style attributes; Redoc injects its styles at run time).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],  # Redoc's search runs in a worker made from a blob
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -47,6 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -60,6 +87,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into its 429 page
 ]
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -192,6 +221,9 @@ MAINTENANCE_CHUNK_SIZE = number("MAINTENANCE_CHUNK_SIZE", 50, minimum=1, maximum
 WEBHOOK_HEALTH_MINUTES = number("WEBHOOK_HEALTH_MINUTES", 5, minimum=1, maximum=24 * 60)
 MANUAL_SILENT_HOURS = number("MANUAL_SILENT_HOURS", 24, minimum=1, maximum=24 * 365)
 
+# Bots one tenant may connect: each holds a proxy secret that relays whatever its owner points it at.
+BOTS_PER_TENANT_MAX = number("BOTS_PER_TENANT_MAX", 50, minimum=1)
+
 # --- The proxy (POST /proxy/bot/<uuid>) ---------------------------------------------------
 PROXY_MAX_BODY_BYTES = number("PROXY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # Seconds a client has to send a whole update once its headers arrived; past it, 408.
@@ -225,6 +257,8 @@ AUTH_PASSWORD_VALIDATORS = [
         "NumericPasswordValidator",
     )
 ]
+# axes first: it refuses a locked-out email and address before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.EmailBackend"]
 LOGIN_URL, LOGIN_REDIRECT_URL, LOGOUT_REDIRECT_URL = "login", "home", "login"
 LANGUAGE_CODE, TIME_ZONE, USE_I18N, USE_TZ = "en", "UTC", True, True
 STATIC_URL = "static/"
@@ -240,12 +274,40 @@ STORAGES = {
 }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Reads for every role; writes only where a view names the permission they need.
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "botpresto.core.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "botpresto.core.api_errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.ApiAddressRateThrottle",
+        "accounts.throttling.ApiKeyRateThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# --- How much anyone may ask (accounts.throttling); every refusal is a 429 with Retry-After --------
+LOGIN_FAILURE_LIMIT = number("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = number("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+LOGIN_ATTEMPTS_PER_ADDRESS_HOUR = number("LOGIN_ATTEMPTS_PER_ADDRESS_HOUR", 60, minimum=1)
+SIGNUPS_PER_ADDRESS_HOUR = number("SIGNUPS_PER_ADDRESS_HOUR", 10, minimum=1)
+PASSWORD_RESETS_PER_ADDRESS_HOUR = number("PASSWORD_RESETS_PER_ADDRESS_HOUR", 10, minimum=1)
+PASSWORD_RESETS_PER_EMAIL_HOUR = number("PASSWORD_RESETS_PER_EMAIL_HOUR", 3, minimum=1)
+VERIFICATION_EMAILS_PER_HOUR = number("VERIFICATION_EMAILS_PER_HOUR", 5, minimum=1)
+INVITATIONS_PER_TENANT_DAY = number("INVITATIONS_PER_TENANT_DAY", 50, minimum=1)
+API_REQUESTS_PER_MINUTE_PER_KEY = number("API_REQUESTS_PER_MINUTE_PER_KEY", 300, minimum=1)
+API_REQUESTS_PER_MINUTE_PER_ADDRESS = number("API_REQUESTS_PER_MINUTE_PER_ADDRESS", 600, minimum=1)
+API_FAILED_AUTH_PER_ADDRESS = number("API_FAILED_AUTH_PER_ADDRESS", 20, minimum=1)
+# django-axes: an email and address pair is locked out after LOGIN_FAILURE_LIMIT failures, pages
+# and admin alike; attempts are kept in the database, so every process sees them.
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.throttling.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.axes_client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.axes_lockout_response"
+AXES_VERBOSE = False
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "BotPresto API",
     "DESCRIPTION": "Connect Telegram bots to the BotPresto proxy and read their analytics.",

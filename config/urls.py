@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.throttling import login_rate_limited
+
 urlpatterns = [
     path("", include("proxy.urls")),  # first: the hot path resolves in one step
+    # The admin shares the login's bounds (axes covers it as a Django login too).
+    path("admin/login/", login_rate_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("config.api_urls")),

@@ -1,4 +1,4 @@
-"""Shared fixtures: every test gets an owner, a team member and an outsider."""
+"""Shared fixtures: every test gets an owner, an admin, a member and a viewer of one tenant, and an outsider."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Tenant
-from accounts.services import api_key_create, user_sign_up
+from accounts.services import api_key_create, tenant_create
+from accounts.signup import user_create
 from botpresto.devtools.standin import StandIn
 
 # A fixed key ring for the tests (and the processes they start): never the development key,
@@ -27,6 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     os.environ["ENCRYPTION_KEYS"] = settings.ENCRYPTION_KEYS = TEST_ENCRYPTION_KEYS
+    # Every test makes several people; a deliberately slow hasher would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -48,22 +50,49 @@ def _clear_cache() -> Iterator[None]:
         cache.clear()
 
 
+def person(email: str, organisation: str) -> tuple[User, Tenant]:
+    """Someone who signed up and confirmed their address, owner of their first tenant."""
+    user = user_create(email=email, password="correct horse battery", email_verified=True)
+    return user, tenant_create(name=organisation, owner=user)
+
+
 @pytest.fixture
 def owner(db: None) -> Party:
-    user, tenant = user_sign_up(email="alice@example.com", password="correct horse battery", organisation="Alice Co")
+    user, tenant = person("alice@example.com", "Alice Co")
     return Party(user, tenant, api_key_create(tenant=tenant, name="alice key", created_by=user).plaintext)
+
+
+def teammate(owner: Party, email: str, role: str) -> Party:
+    """A person in the owner's tenant with ``role`` and a key of their own.
+
+    Only owners and admins make keys: the key is made while they are admin, then their role
+    changes, and the key follows it (as it does when an owner changes someone's role).
+    """
+    user = user_create(email=email, password="x", email_verified=True)
+    membership = Membership.objects.create(tenant=owner.tenant, user=user, role=Membership.Role.ADMIN)
+    key = api_key_create(tenant=owner.tenant, name=f"{email.split('@')[0]} key", created_by=user).plaintext
+    Membership.objects.filter(id=membership.id).update(role=role)
+    return Party(user, owner.tenant, key)
+
+
+@pytest.fixture
+def admin(owner: Party) -> Party:
+    return teammate(owner, "ada@example.com", Membership.Role.ADMIN)
 
 
 @pytest.fixture
 def member(owner: Party) -> Party:
-    user = get_user_model().objects.create_user(username="bob@example.com", email="bob@example.com", password="x")
-    Membership.objects.create(tenant=owner.tenant, user=user, role=Membership.Role.MEMBER)
-    return Party(user, owner.tenant, api_key_create(tenant=owner.tenant, name="bob key", created_by=user).plaintext)
+    return teammate(owner, "bob@example.com", Membership.Role.MEMBER)
+
+
+@pytest.fixture
+def viewer(owner: Party) -> Party:
+    return teammate(owner, "vic@example.com", Membership.Role.VIEWER)
 
 
 @pytest.fixture
 def outsider(db: None) -> Party:
-    user, tenant = user_sign_up(email="eve@example.com", password="correct horse battery", organisation="Eve Inc")
+    user, tenant = person("eve@example.com", "Eve Inc")
     return Party(user, tenant, api_key_create(tenant=tenant, name="eve key", created_by=user).plaintext)
 
 

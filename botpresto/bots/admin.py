@@ -17,14 +17,18 @@ import botpresto.bots.admin_maintenance  # noqa: F401  (registers the maintenanc
 from botpresto.bots import services, validation
 from botpresto.bots.jobs import bot_job_create, bot_job_progress
 from botpresto.bots.models import Bot, BotJob, BotJobItem
+from botpresto.core.crypto import DecryptionError
 from botpresto.core.errors import ApplicationError
 from botpresto.core.fields import unreadable_fields
 
 MASK = "•••••• (set)"
 
 
-def _masked(value: object) -> str:
-    return MASK if value else "—"
+def _masked(bot: Bot, field: str) -> str:
+    try:
+        return MASK if getattr(bot, field) else "—"
+    except DecryptionError:
+        return "unreadable (see secrets)"
 
 
 class DeliveryProblemFilter(admin.SimpleListFilter):
@@ -198,27 +202,27 @@ class BotAdmin(admin.ModelAdmin):
     # --- read-only views of what must not be shown -------------------------------------
     @admin.display(description="token")
     def token_state(self, bot: Bot) -> str:
-        return _masked(bot.token)
+        return _masked(bot, "token")
 
     @admin.display(description="endpoint secret")
     def endpoint_secret_state(self, bot: Bot) -> str:
-        return _masked(bot.endpoint_secret)
+        return _masked(bot, "endpoint_secret")
 
     @admin.display(description="proxy secret")
     def proxy_secret_state(self, bot: Bot) -> str:
-        return _masked(bot.proxy_secret)
+        return _masked(bot, "proxy_secret")
 
     @admin.display(description="endpoint URL")
     def upstream_state(self, bot: Bot) -> str:
-        return _masked(bot.upstream_url)
+        return _masked(bot, "upstream_url")
 
     @admin.display(description="Mixpanel token")
     def mixpanel_state(self, bot: Bot) -> str:
-        return _masked(bot.mixpanel_token)
+        return _masked(bot, "mixpanel_token")
 
     @admin.display(description="original webhook")
     def original_state(self, bot: Bot) -> str:
-        return _masked(bot.original_url) if bot.original_url else "none (the bot polled)"
+        return _masked(bot, "original_url") if bot.original_url else "none (the bot polled)"
 
     @admin.display(description="what getWebhookInfo said")
     def webhook_state(self, bot: Bot) -> SafeString:

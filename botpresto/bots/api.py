@@ -11,9 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import request_tenant
+from accounts.permissions import Permission, role_can
 from botpresto.bots import selectors, services
 from botpresto.bots.models import Bot
-from botpresto.core.fields import Unreadable, unreadable_fields
+from botpresto.core.crypto import DecryptionError
+from botpresto.core.fields import unreadable_fields
 
 # What needs the bot's token, which a manual-mode owner keeps to themselves.
 MANUAL_MODE_UNAVAILABLE = ("user_notices", "maintenance_bypass", "webhook_health_checks")
@@ -44,19 +46,27 @@ class BotOutputSerializer(serializers.Serializer):
     )
 
     def get_upstream_url(self, bot: Bot) -> str | None:
-        return None if isinstance(bot.upstream_url, Unreadable) else str(bot.upstream_url)
+        try:
+            return str(bot.upstream_url)
+        except DecryptionError:
+            return None
 
     def get_unreadable_secrets(self, bot: Bot) -> list[str]:
         return unreadable_fields(bot)
 
+    def _secret_shown(self, bot: Bot) -> bool:
+        # The owner needs it to set the webhook by hand; in token mode it never leaves us, and
+        # only roles that manage bots see it (it lets anyone post updates to the endpoint).
+        return not bot.is_token_mode and bool(self.context.get("manages_bots"))
+
     def get_proxy_secret(self, bot: Bot) -> str | None:
-        # The owner needs it to set the webhook by hand; in token mode it never leaves us.
-        if bot.is_token_mode or isinstance(bot.proxy_secret, Unreadable):
+        try:
+            return str(bot.proxy_secret) if self._secret_shown(bot) else None
+        except DecryptionError:
             return None
-        return str(bot.proxy_secret)
 
     def get_set_webhook_command(self, bot: Bot) -> str | None:
-        return self.get_proxy_secret(bot) and services.set_webhook_command(bot)
+        return services.set_webhook_command(bot) if self.get_proxy_secret(bot) else None
 
     def get_unavailable_features(self, bot: Bot) -> list[str]:
         return [] if bot.is_token_mode else list(MANUAL_MODE_UNAVAILABLE)
@@ -110,8 +120,16 @@ class ReconnectInputSerializer(StrictSerializer):
     adopt_current_webhook = serializers.BooleanField(required=False, default=False)
 
 
+def _output_context(request: Request) -> dict[str, Any]:
+    return {"request": request, "manages_bots": role_can(getattr(request.user, "role", None), Permission.MANAGE_BOTS)}
+
+
 class BotListCreateApi(generics.ListAPIView):
     serializer_class = BotOutputSerializer
+    write_permission = Permission.MANAGE_BOTS
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return _output_context(self.request)
 
     def get_queryset(self) -> QuerySet[Bot]:
         return selectors.bots_for_tenant(tenant=request_tenant(self.request))
@@ -121,11 +139,16 @@ class BotListCreateApi(generics.ListAPIView):
         data = BotCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         bot = services.bot_create(tenant=request_tenant(request), **data.validated_data)
-        return Response(BotOutputSerializer(bot).data, status=status.HTTP_201_CREATED)
+        return Response(BotOutputSerializer(bot, context=_output_context(request)).data, status=status.HTTP_201_CREATED)
 
 
 class BotApi(APIView):
     """An API view on one of the key's tenant's bots (404 for anyone else's)."""
+
+    write_permission = Permission.MANAGE_BOTS
+
+    def output(self, bot: Bot) -> dict[str, Any]:
+        return dict(BotOutputSerializer(bot, context=_output_context(self.request)).data)
 
     def bot(self, bot_id: UUID) -> Bot:
         return selectors.bot_get_for_tenant(tenant=request_tenant(self.request), bot_uuid=bot_id)
@@ -140,13 +163,13 @@ class BotDetailApi(BotApi):
     @extend_schema(responses=BotOutputSerializer)
     def get(self, request: Request, bot_id: UUID) -> Response:
         bot = self.bot(bot_id)
-        return Response(BotOutputSerializer(bot).data)
+        return Response(self.output(bot))
 
     @extend_schema(request=BotUpdateInputSerializer, responses=BotOutputSerializer)
     def patch(self, request: Request, bot_id: UUID) -> Response:
         bot = self.bot(bot_id)
         bot = services.bot_update(bot=bot, data=self.input(BotUpdateInputSerializer, partial=True))
-        return Response(BotOutputSerializer(bot).data)
+        return Response(self.output(bot))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, bot_id: UUID) -> Response:
@@ -160,14 +183,14 @@ class BotRotateTokenApi(BotApi):
     def post(self, request: Request, bot_id: UUID) -> Response:
         bot = self.bot(bot_id)
         bot = services.bot_token_rotate(bot=bot, new_token=self.input(TokenInputSerializer).get("token") or "")
-        return Response(BotOutputSerializer(bot).data)
+        return Response(self.output(bot))
 
 
 class BotDisconnectApi(BotApi):
     @extend_schema(request=None, responses=BotOutputSerializer)
     def post(self, request: Request, bot_id: UUID) -> Response:
         bot = self.bot(bot_id)
-        return Response(BotOutputSerializer(services.bot_disconnect(bot=bot)).data)
+        return Response(self.output(services.bot_disconnect(bot=bot)))
 
 
 class BotReconnectApi(BotApi):
@@ -176,4 +199,4 @@ class BotReconnectApi(BotApi):
         bot = self.bot(bot_id)
         adopt = self.input(ReconnectInputSerializer)["adopt_current_webhook"]
         bot = services.bot_reconnect(bot=bot, adopt_current=adopt)
-        return Response(BotOutputSerializer(bot).data)
+        return Response(self.output(bot))

@@ -92,6 +92,23 @@ def telegram_errors(*, field: str | None = None) -> Iterator[None]:
         raise ApplicationError(f"Telegram refused the change: {exc.description}", code="telegram_refused") from None
 
 
+def _bots_limit_check(*, tenant: Tenant, lock: bool = False) -> None:
+    """Refuse a new bot once the tenant has BOTS_PER_TENANT_MAX.
+
+    Checked before any call to Telegram (a clear answer at once), then again under a lock of the
+    tenant's row in the transaction that inserts, so two connects at once cannot both pass.
+    """
+    if lock:
+        Tenant.objects.select_for_update().filter(id=tenant.id).exists()
+    limit = settings.BOTS_PER_TENANT_MAX
+    if Bot.objects.filter(tenant=tenant).count() >= limit:
+        raise ApplicationError(
+            f"{tenant.name} has {limit} bots, the most one organisation may have. Delete one, or ask us for more.",
+            code="bot_limit_reached",
+            http_status=409,
+        )
+
+
 def _is_our_proxy_url(url: str) -> bool:
     return url.startswith(f"{settings.PROXY_URL or settings.PUBLIC_URL}/proxy/bot/")
 
@@ -112,6 +129,7 @@ def bot_create(
     ``mode`` holds the caller to one of the two (the pages have one form each); without
     it, a token chooses token mode.
     """
+    _bots_limit_check(tenant=tenant)
     if mode == Bot.Mode.TOKEN or (mode is None and str(token or "").strip()):
         return _bot_connect(
             tenant=tenant,
@@ -128,16 +146,16 @@ def bot_create(
             code="token_required",
             field="token",
         )
-    bot = states.bot_insert(
-        tenant=tenant,
-        mode=Bot.Mode.MANUAL,
-        username=username_check(username),
-        endpoint_secret=secret_check(endpoint_secret),
-        proxy_secret=proxy_secret_generate(),
-        upstream_url=url_check(upstream_url),
-        certificate=certificate_check(certificate),
-        mixpanel_token=mixpanel_token_check(mixpanel_token),
-    )
+    fields = {
+        "username": username_check(username),
+        "endpoint_secret": secret_check(endpoint_secret),
+        "upstream_url": url_check(upstream_url),
+        "certificate": certificate_check(certificate),
+        "mixpanel_token": mixpanel_token_check(mixpanel_token),
+    }
+    with transaction.atomic():
+        _bots_limit_check(tenant=tenant, lock=True)
+        bot = states.bot_insert(tenant=tenant, mode=Bot.Mode.MANUAL, proxy_secret=proxy_secret_generate(), **fields)
     logger.info("bot_created bot=%s mode=manual", bot.uuid)
     return bot
 
@@ -239,6 +257,7 @@ def _bot_create_from_webhook(
         )
     try:
         with transaction.atomic():
+            _bots_limit_check(tenant=tenant, lock=True)
             return states.bot_insert(
                 tenant=tenant,
                 mode=Bot.Mode.TOKEN,

@@ -11,8 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import Permission
 from accounts.tenancy import tenant_required
 from analytics.dashboard import bot_charts
 from analytics.export import end_users_csv_response
@@ -52,7 +54,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "bots/dashboard.html", {"bots": bots})
 
 
-@tenant_required
+@sensitive_post_parameters("token", "endpoint_secret", "mixpanel_token")
+@tenant_required(read=Permission.MANAGE_BOTS, write=Permission.MANAGE_BOTS)
 def bot_connect(request: HttpRequest) -> HttpResponse:
     form = ConnectForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -66,7 +69,8 @@ def bot_connect(request: HttpRequest) -> HttpResponse:
     return render(request, "bots/connect.html", {"form": form})
 
 
-@tenant_required
+@sensitive_post_parameters("endpoint_secret", "mixpanel_token")
+@tenant_required(read=Permission.MANAGE_BOTS, write=Permission.MANAGE_BOTS)
 def bot_connect_manual(request: HttpRequest) -> HttpResponse:
     form = ManualForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -79,7 +83,7 @@ def bot_connect_manual(request: HttpRequest) -> HttpResponse:
     return render(request, "bots/connect_manual.html", {"form": form})
 
 
-@tenant_required
+@tenant_required(read=Permission.MANAGE_BOTS)
 def bot_setup(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     if bot.is_token_mode:
@@ -116,7 +120,7 @@ def _back_to_settings(bot: Bot) -> HttpResponse:
     return HttpResponseRedirect(reverse("bot_settings", args=[bot.uuid]) + "#main")
 
 
-@tenant_required
+@tenant_required(read=Permission.MANAGE_BOTS)
 def bot_settings(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     return _settings_page(request, _bot(request, bot_id))
 
@@ -143,7 +147,8 @@ def _settings_form(
     return _settings_page(request, bot, **{name: form}, **context)
 
 
-@tenant_required
+@sensitive_post_parameters("token")
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -158,7 +163,8 @@ def bot_token_rotate(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     )
 
 
-@tenant_required
+@sensitive_post_parameters("endpoint_secret")
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -173,7 +179,8 @@ def bot_endpoint(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     )
 
 
-@tenant_required
+@sensitive_post_parameters("mixpanel_token")
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -192,7 +199,7 @@ def bot_mixpanel(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     )
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_notices(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -208,7 +215,7 @@ def bot_notices(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     )
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_disconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -221,7 +228,7 @@ def bot_disconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     return _back_to_settings(bot)
 
 
-@tenant_required
+@tenant_required(write=Permission.MANAGE_BOTS)
 @require_POST
 def bot_reconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
@@ -237,7 +244,7 @@ def bot_reconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     return _back_to_settings(bot)
 
 
-@tenant_required
+@tenant_required(read=Permission.MANAGE_BOTS, write=Permission.MANAGE_BOTS)
 def bot_delete(request: HttpRequest, bot_id: UUID) -> HttpResponse:
     bot = _bot(request, bot_id)
     error = None

@@ -1,13 +1,17 @@
-"""A rate limit shared by every process, kept in the Django cache.
+"""Rate limits shared by every process, kept in the Django cache.
 
-Time is cut into short slots, each admitting a few calls; a caller takes a
-place in the current slot with ``cache.add`` (Redis SET NX, a unique key in
-the database cache), which is atomic on both backends, unlike ``incr`` on the
-database cache. A 429 from Telegram pauses every caller of the bucket.
+``rate_limit_hit`` counts events per key in fixed windows (sign-ups per address, bad API keys
+per address, invitations per tenant...) and says how long to wait once a bound is passed.
+
+``throttle_acquire`` paces calls instead of refusing them. Time is cut into short slots, each
+admitting a few calls; a caller takes a place in the current slot with ``cache.add`` (Redis SET
+NX, a unique key in the database cache), which is atomic on both backends, unlike ``incr`` on
+the database cache. A 429 from Telegram pauses every caller of the bucket.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -57,3 +61,38 @@ def throttle_pause(*, bucket: str, seconds: float) -> None:
             cache.set(f"throttle:{bucket}:pause", until, timeout=math.ceil(seconds) + 1)
     except Exception as exc:  # the caller waits anyway; only the other workers are not told
         logger.warning("throttle_cache_unavailable bucket=%s error=%s", bucket, type(exc).__name__)
+
+
+def _window_key(bucket: str, key: str, window: int, now: float) -> tuple[str, int]:
+    slot = int(now // window)
+    # Hashed: keys hold addresses and emails, which need not sit in the cache in clear.
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"ratelimit:{bucket}:{digest}:{slot}", slot
+
+
+def rate_limit_hit(*, bucket: str, key: str, limit: int, window: int, count: bool = True) -> int | None:
+    """Count one event for ``key`` in the current window of ``window`` seconds.
+
+    Returns the seconds until the window ends once more than ``limit`` events were counted in
+    it (this one included), else None. ``count=False`` only looks. With the cache down the limit
+    is not enforced: refusing every sign-up or API call would be worse than a short gap.
+    Redis counts atomically; the database cache may undercount a little under contention.
+    """
+    now = time.time()
+    cache_key, slot = _window_key(bucket, key, window, now)
+    try:
+        if count:
+            cache.add(cache_key, 0, timeout=window + 1)
+            try:
+                seen = cache.incr(cache_key)
+            except ValueError:  # the window's key expired between add and incr
+                cache.set(cache_key, 1, timeout=window + 1)
+                seen = 1
+        else:
+            seen = int(cache.get(cache_key) or 0)
+    except Exception as exc:
+        logger.warning("rate_limit_cache_unavailable bucket=%s error=%s", bucket, type(exc).__name__)
+        return None
+    if seen > limit or (not count and seen >= limit):
+        return max(1, math.ceil((slot + 1) * window - now))
+    return None

@@ -1,5 +1,13 @@
 // Copy buttons: <button data-copy="element-id" hidden>. Shown only when this script runs.
+// Also what would otherwise be inline handlers, which the Content-Security-Policy refuses:
+// <select data-submit-on-change> submits its form, <input data-select-on-focus> selects its text.
 document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+  document.querySelectorAll("input[data-select-on-focus]").forEach(function (input) {
+    input.addEventListener("focus", function () { input.select(); });
+  });
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () {

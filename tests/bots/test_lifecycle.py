@@ -13,6 +13,7 @@ from botpresto.bots.models import Bot
 from botpresto.core.telegram import TelegramUnavailable, telegram
 from botpresto.devtools.standin import StandIn
 from tests.conftest import Party
+from tests.factories import bot_make
 
 pytestmark = pytest.mark.django_db
 ORIGINAL = "https://bot.example.com/telegram/hook"
@@ -355,3 +356,20 @@ def test_disconnect_with_a_revoked_token_asks_for_the_new_one(owner: Party, stan
     response = owner.api().post(f"/api/v1/bots/{bot_id}/disconnect/")
     assert response.status_code == 400
     assert "new token" in response.json()["detail"]
+
+
+def test_connecting_past_the_bots_limit_is_a_conflict_that_says_so(owner: Party, settings: Any) -> None:
+    settings.BOTS_PER_TENANT_MAX = 2
+    for n in range(2):
+        bot_make(owner.tenant, username=f"bot{n}")
+    response = connect(owner, upstream_url="https://bot.example.com/manual")
+    assert response.status_code == 409
+    assert response.json()["code"] == "bot_limit_reached"
+    assert "has 2 bots, the most one organisation may have" in response.json()["detail"]
+    assert Bot.objects.filter(tenant=owner.tenant).count() == 2
+
+
+def test_the_bots_limit_counts_only_the_tenants_own_bots(owner: Party, outsider: Party, settings: Any) -> None:
+    settings.BOTS_PER_TENANT_MAX = 1
+    bot_make(outsider.tenant)
+    assert connect(owner, upstream_url="https://bot.example.com/manual").status_code == 201

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.views.debug import SafeExceptionReporterFilter
 
 from botpresto.bots.models import Bot
 from botpresto.core.telegram import telegram
@@ -248,3 +249,25 @@ def test_a_delete_telegram_refuses_keeps_the_bot(owner_client: Client, connected
     html = owner_client.post(f"/bots/{connected.uuid}/delete/").content.decode()
     assert "The bot was not deleted" in html
     assert Bot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/bots/connect/", {"token": "7000:AAsecret", "endpoint_secret": "ends", "mixpanel_token": "mpsecret"}),
+        ("/bots/connect/manual/", {"upstream_url": "https://x.example/", "endpoint_secret": "ends"}),
+        ("/bots/{uuid}/settings/token/", {"token": "7000:AAsecret"}),
+        ("/bots/{uuid}/settings/endpoint/", {"upstream_url": "https://x.example/", "endpoint_secret": "ends"}),
+        ("/bots/{uuid}/settings/mixpanel/", {"mixpanel_token": "mpsecret"}),
+    ],
+)
+def test_an_error_report_never_shows_a_posted_token_or_secret(
+    owner: Party, owner_client: Client, settings: Any, path: str, fields: dict[str, str]
+) -> None:
+    settings.TELEGRAM_API_URL = "http://127.0.0.1:9"  # nothing listens: the connect fails fast
+    bot = bot_make(owner.tenant)
+    response = owner_client.post(path.format(uuid=bot.uuid), fields)
+    shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+    for name, value in fields.items():
+        if name != "upstream_url":
+            assert shown[name] != value

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from django.core import mail
 from playwright.sync_api import Page, expect
 
 from accounts.services import api_key_authenticate
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def emailed_link(site: str) -> str:
+    """The confirmation link of the last email (the live server shares this process's mail outbox)."""
+    match = re.search(r"http://[^/\s]+(/\S+)", mail.outbox[-1].body)
+    assert match is not None
+    return f"{site}{match.group(1)}"
 
 
 def test_a_person_signs_up_and_creates_an_api_key(page: Page, live_server: Any) -> None:
@@ -19,6 +28,8 @@ def test_a_person_signs_up_and_creates_an_api_key(page: Page, live_server: Any) 
     page.get_by_label("Organisation").fill("Owner Co")
     screenshot(page, "signup")
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text("Check your email")).to_be_visible()
+    page.goto(emailed_link(live_server.url))
     expect(page).to_have_url(f"{live_server.url}/bots/")
 
     page.get_by_role("link", name="API keys").click()

@@ -12,6 +12,7 @@ from analytics.services import records_drain
 from botpresto.bots.models import Bot
 from botpresto.devtools.standin import StandIn
 from tests.browser.conftest import screenshot
+from tests.browser.test_accounts_flow import emailed_link
 from tests.proxy.endpoints import Endpoint
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -41,6 +42,8 @@ def sign_up(page: Page, site: str) -> None:
     page.get_by_label("Email").fill("owner@example.com")
     page.get_by_label("Password").fill("a long pass phrase")
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text("Check your email")).to_be_visible()
+    page.goto(emailed_link(site))
     expect(page).to_have_url(f"{site}/bots/")
 
 

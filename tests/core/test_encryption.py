@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import base64
+import importlib
+import os
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
@@ -10,7 +14,7 @@ from django.test import override_settings
 from botpresto.bots.models import Bot
 from botpresto.core.crypto import DecryptionError
 from botpresto.core.fields import EncryptedTextField, unreadable_fields
-from tests.conftest import Party
+from tests.conftest import TEST_ENCRYPTION_KEYS, Party
 from tests.factories import bot_make
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +47,7 @@ def test_the_database_never_holds_the_plain_text(owner: Party) -> None:
     stored = raw(bot, "token")
     assert TOKEN not in stored
     assert "AAHsecret" not in stored
-    assert stored.startswith("v1:")
+    assert stored.startswith("v2:test:")
 
 
 def test_two_writes_of_one_value_differ(owner: Party) -> None:
@@ -68,7 +72,7 @@ def test_rotation_reseals_under_the_primary_key(owner: Party, capsys: pytest.Cap
         assert "re-sealed" in capsys.readouterr().out
         call_command("rotate_encryption_keys")  # a second run finds nothing to do
         assert "total: 0 re-sealed" in capsys.readouterr().out
-    assert raw(bot, "token").startswith("v1:new:")
+    assert raw(bot, "token").startswith("v2:new:")
     with override_settings(ENCRYPTION_KEYS=ring("new")):
         reloaded = Bot.objects.get(id=bot.id)
         assert (reloaded.token, reloaded.mixpanel_token) == (TOKEN, "mp-token")
@@ -117,3 +121,82 @@ def test_the_field_refuses_unique_and_indexes() -> None:
         EncryptedTextField(unique=True)
     with pytest.raises(ValueError, match="cannot be db_index"):
         EncryptedTextField(db_index=True)
+
+
+# Bound to the row
+
+
+def column_only(plaintext: str, column: str) -> str:
+    """A value as the service sealed it before values were bound to rows (v1, column only)."""
+    key = base64.b64decode(TEST_ENCRYPTION_KEYS.split(":", 1)[1])
+    nonce = os.urandom(12)
+    blob = AESGCM(key).encrypt(nonce, plaintext.encode(), f"botpresto:v1:test:botpresto.bot.{column}".encode())
+    return f"v1:test:{base64.urlsafe_b64encode(nonce + blob).decode()}"
+
+
+def test_a_value_copied_into_another_bots_row_does_not_open(owner: Party) -> None:
+    a = bot_make(owner.tenant, token=TOKEN)
+    b = bot_make(owner.tenant)
+    set_raw(b, "token", raw(a, "token"))
+    with pytest.raises(DecryptionError, match="moved from another column or row"):
+        _ = Bot.objects.get(id=b.id).token
+
+
+def test_a_value_sealed_before_row_binding_still_opens(owner: Party) -> None:
+    bot = bot_make(owner.tenant)
+    set_raw(bot, "token", column_only(TOKEN, "token"))
+    assert Bot.objects.get(id=bot.id).token == TOKEN
+
+
+def test_saving_a_bot_reseals_its_values_bound_to_its_row(owner: Party) -> None:
+    bot = bot_make(owner.tenant)
+    set_raw(bot, "token", column_only(TOKEN, "token"))
+    Bot.objects.get(id=bot.id).save()
+    assert raw(bot, "token").startswith("v2:")
+    assert Bot.objects.get(id=bot.id).token == TOKEN
+
+
+def test_rotation_binds_older_values_to_their_rows(owner: Party, capsys: pytest.CaptureFixture[str]) -> None:
+    bot = bot_make(owner.tenant)
+    set_raw(bot, "mixpanel_token", column_only("mp-token", "mixpanel_token"))
+    call_command("rotate_encryption_keys")
+    assert "botpresto.bot.mixpanel_token: 1 re-sealed" in capsys.readouterr().out
+    assert raw(bot, "mixpanel_token").startswith("v2:test:")
+    assert Bot.objects.get(id=bot.id).mixpanel_token == "mp-token"
+
+
+def test_the_migration_binds_every_value_and_its_undo_restores_the_old_form(owner: Party) -> None:
+    migration = importlib.import_module("botpresto.bots.migrations.0007_bind_secrets_to_rows")
+    bot = bot_make(owner.tenant, mixpanel_token="mp-token")
+    set_raw(bot, "token", column_only(TOKEN, "token"))
+    migration.bind_to_rows(django_apps, None)
+    assert all(raw(bot, column).startswith("v2:") for column in ("token", "proxy_secret", "mixpanel_token"))
+    migration.bind_to_columns(django_apps, None)
+    assert raw(bot, "token").startswith("v1:")
+    migration.bind_to_rows(django_apps, None)
+    reloaded = Bot.objects.get(id=bot.id)
+    assert (reloaded.token, reloaded.mixpanel_token) == (TOKEN, "mp-token")
+
+
+def test_a_value_that_does_not_open_is_left_as_it_is_by_the_migration(owner: Party) -> None:
+    migration = importlib.import_module("botpresto.bots.migrations.0007_bind_secrets_to_rows")
+    bot = bot_make(owner.tenant)
+    with override_settings(ENCRYPTION_KEYS=ring("gone")):
+        bot_make(owner.tenant, token=TOKEN, telegram_id=1)
+    lost = Bot.objects.get(telegram_id=1)
+    before = raw(lost, "token")
+    migration.bind_to_rows(django_apps, None)
+    assert raw(lost, "token") == before
+    assert raw(bot, "token").startswith("v2:test:")
+
+
+def test_an_update_cannot_write_a_value_it_cannot_bind(owner: Party) -> None:
+    bot = bot_make(owner.tenant)
+    with pytest.raises(TypeError, match="use save"):
+        Bot.objects.filter(id=bot.id).update(token=TOKEN)
+
+
+def test_values_list_never_hands_back_the_plain_text(owner: Party) -> None:
+    bot_make(owner.tenant, token=TOKEN)
+    (value,) = Bot.objects.values_list("token", flat=True)
+    assert TOKEN not in str(value)

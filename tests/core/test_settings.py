@@ -6,6 +6,8 @@ import base64
 import os
 import re
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,62 @@ def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, name: s
 def test_the_development_tools_are_installed_only_with_debug(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "botpresto.devtools" in load(monkeypatch, DEBUG="true")["INSTALLED_APPS"]
     assert "botpresto.devtools" not in load(monkeypatch, DEBUG="false")["INSTALLED_APPS"]
+
+
+@pytest.mark.parametrize("junk", ["!", " ", "*", "\u00e9", "@@"])
+def test_it_refuses_a_key_with_junk_characters(monkeypatch: pytest.MonkeyPatch, junk: str) -> None:
+    good = base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(ImproperlyConfigured, match="key 'k1' is not valid base64") as caught:
+        key_ring_of(load(monkeypatch, DEBUG="false", ENCRYPTION_KEYS=f"k1:{good[:10]}{junk}{good[10:]}"))
+    assert good not in str(caught.value)
+
+
+def test_it_takes_a_url_safe_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = os.urandom(32)
+    ring = key_ring_of(
+        load(monkeypatch, DEBUG="false", ENCRYPTION_KEYS=f"k1:{base64.urlsafe_b64encode(secret).decode()}")
+    )
+    assert ring.keys["k1"].secret == secret
+
+
+def test_the_deploy_check_is_clean_in_production_over_https() -> None:
+    # The test process's own switches (DEBUG, the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE) stay out.
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DEBUG", "ENCRYPTION", "DJANGO_ALLOW_ASYNC"))
+    }
+    environ.update(
+        DEBUG="false",
+        SECRET_KEY=base64.b64encode(os.urandom(48)).decode(),
+        PUBLIC_URL="https://botpresto.example",
+        ENCRYPTION_KEYS=f"k1:{base64.b64encode(os.urandom(32)).decode()}",
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=SETTINGS.parents[1],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "System check identified no issues" in done.stdout
+
+
+def test_production_over_https_redirects_and_pins_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = load(monkeypatch, DEBUG="false", PUBLIC_URL="https://botpresto.example")
+    assert (values["SECURE_SSL_REDIRECT"], values["SESSION_COOKIE_SECURE"], values["CSRF_COOKIE_SECURE"]) == (
+        True,
+        True,
+        True,
+    )
+    assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
+
+
+def test_pages_forbid_inline_scripts(client: Any, db: None) -> None:
+    policy = client.get("/accounts/login/")["Content-Security-Policy"]
+    script_src = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
+    assert "'self'" in script_src
+    assert "unsafe-inline" not in script_src
+    assert "frame-ancestors 'none'" in policy

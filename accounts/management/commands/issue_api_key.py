@@ -4,11 +4,13 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Membership, Tenant
 from accounts.services import api_key_create, tenant_create
+from accounts.signup import user_create
+from botpresto.core.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -25,11 +27,15 @@ class Command(BaseCommand):
         with transaction.atomic():
             user = User.objects.filter(username=email).first()
             if user is None:
-                # No usable password: the person sets one through password reset.
-                user = User.objects.create_user(username=email, email=email, password=None)
+                # No usable password: the person sets one through password reset. The operator
+                # vouches for the address.
+                user = user_create(email=email, email_verified=True)
                 self.stdout.write(f"created user {email}")
-            chosen = self._tenant(user, tenant)
-            issued = api_key_create(tenant=chosen, name=name, created_by=user)
+            try:
+                chosen = self._tenant(user, tenant)
+                issued = api_key_create(tenant=chosen, name=name, created_by=user)
+            except ApplicationError as exc:  # a member or viewer there, or an unconfirmed address
+                raise CommandError(exc.message) from None
         self.stdout.write(f"tenant {chosen.name} (id {chosen.id}), key prefix {issued.api_key.prefix}")
         self.stdout.write(issued.plaintext)
 

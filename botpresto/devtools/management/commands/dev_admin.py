@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership
-from accounts.services import tenant_create
+from accounts.services import email_mark_verified, tenant_create
 
 EMAIL = "admin@localhost"
 
@@ -25,6 +25,7 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+        email_mark_verified(user=user)
         if not Membership.objects.filter(user=user).exists():
             tenant_create(name="Local", owner=user)
         self.stdout.write(f"{EMAIL} {password}")
