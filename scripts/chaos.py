@@ -292,10 +292,12 @@ class Harness:
         self._connect_bots()
 
     def _connect_bots(self) -> None:
-        from accounts.services import user_sign_up
+        from accounts.services import tenant_create
+        from accounts.signup import user_create
         from botpresto.bots.services import bot_create
 
-        _, tenant = user_sign_up(email="owner@chaos.example", password="correct horse battery", organisation="C")
+        owner = user_create(email="owner@chaos.example", password="correct horse battery", email_verified=True)
+        tenant = tenant_create(name="Chaos", owner=owner)
         for n in range(self.bot_count):
             state = self.standin.add_bot(
                 username=f"chaos{n}_bot",
@@ -477,13 +479,18 @@ def postgres_stopped(h: Harness, scale: float) -> dict[str, Any]:
         return {"skipped": "needs root and PostgreSQL's binaries for a cluster of its own"}
     h.load_start()
     time.sleep(2)
+    since = time.time()
     h.pg.stop()
     time.sleep(10 * scale)
     h.roles["proxy"].signal(signal.SIGHUP)  # a reload while the database is away: routes cannot load yet
     time.sleep(10 * scale)
     h.pg.start()
     time.sleep(5)
-    return {}
+    attempts = [a for token in h.tokens for a in h.standin.delivery_log(token) if a.time >= since]
+    figures: dict[str, Any] = {"answers_503": sum(1 for a in attempts if a.status == 503)}
+    if unknown := sum(1 for a in attempts if a.status == 404):
+        figures["problem"] = f"{unknown} updates of known bots were answered 404 (no Retry-After: slow to clear)"
+    return figures
 
 
 def _pause_figures(h: Harness, since: float) -> dict[str, Any]:
