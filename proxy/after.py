@@ -1,9 +1,10 @@
 """Work per update that waits until Telegram has its answer.
 
-The view registers ``finish`` on the response's close(), which a WSGI server
-calls after the body is written: parsing the update, the analytics record (the
-one write per update, batched by the recorder) and handing failures to the
-outbox add no latency.
+The server adapters run ``finish`` once the answer is written (proxy.asgi right
+after sending it; under WSGI the response's close(), which the server calls then):
+parsing the update, the analytics record (the one write per update, batched by
+the recorder) and handing failures to the outbox add no latency. Nothing here
+waits on I/O: the recorder's and the outbox's threads do that.
 """
 
 from __future__ import annotations
