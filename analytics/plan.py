@@ -198,9 +198,10 @@ def plan_build(*, attempts: list[Attempt], bots: dict[str, Bot]) -> Plan:
         if bot.mixpanel_token:
             plan.mixpanel_bots.add(bot.id)
         hour = plan.hours[(bot.id, a.hour)]
-        hour.attempts += 1
-        if a.latency_ms is not None:
-            hour.add_latency(a.latency_ms)
+        if not a.filtered:  # the proxy answered it without a delivery to the endpoint
+            hour.attempts += 1
+            if a.latency_ms is not None:
+                hour.add_latency(a.latency_ms)
         if a.failure:
             hour.failures += 1
             hour.count("failures_by_kind", a.failure)

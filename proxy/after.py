@@ -103,20 +103,18 @@ def _parse(body: bytes | None, route: Route) -> tuple[dict[str, Any] | None, boo
 def finish(route: Route, body: bytes | None, outcome: Outcome, received_at: float) -> None:
     try:
         meta, malformed = _parse(body, route)
+        result: dict[str, Any] = {
+            "status": outcome.status,
+            "upstream_status": outcome.upstream_status,
+            "latency_ms": round(outcome.latency_ms, 2),
+            "error": outcome.error,
+        }
+        if outcome.filtered:
+            result["filtered"] = True
         recorder.put(
-            {
-                "bot": route.uuid,
-                "received_at": received_at,
-                "outcome": {
-                    "status": outcome.status,
-                    "upstream_status": outcome.upstream_status,
-                    "latency_ms": round(outcome.latency_ms, 2),
-                    "error": outcome.error,
-                },
-                "update": meta,
-                "malformed": malformed,
-            }
+            {"bot": route.uuid, "received_at": received_at, "outcome": result, "update": meta, "malformed": malformed}
         )
+        # A filtered update never reached the endpoint: it says nothing of the endpoint's health.
         if outcome.failed and outcome.error != TOO_LARGE:  # the endpoint is not to blame for a 413
             logger.warning(
                 "proxy_forward_failed bot=%s error=%s status=%s upstream_status=%s latency_ms=%.1f",
@@ -127,7 +125,7 @@ def finish(route: Route, body: bytes | None, outcome: Outcome, received_at: floa
                 outcome.latency_ms,
             )
             health.failure(route, outcome, meta, received_at)
-        elif not outcome.failed:
+        elif not outcome.failed and not outcome.filtered:
             health.success(route, received_at)
         if meta and meta.get("type") == "my_chat_member" and meta.get("member_status") == "member":
             chat = meta.get("chat") or {}

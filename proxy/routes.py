@@ -27,6 +27,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from botpresto.bots.models import Bot
+from botpresto.bots.subscription import subscription_for
 from botpresto.core.crypto import DecryptionError
 from proxy.rejects import rejects
 
@@ -65,6 +66,8 @@ class Route:
     notices: bool  # token mode, notices on, a token that still works
     failing: bool  # the endpoint is failing (the owners were alerted): a success ends it
     updated_at: datetime
+    # Update types we subscribed the bot to for the analytics, not asked for by its owner: never forwarded.
+    unforwarded: frozenset[str] = frozenset()
 
 
 class CertificateFiles:
@@ -106,6 +109,8 @@ def _bots() -> QuerySet[Bot]:
         "username",
         "notices_enabled",
         "endpoint_failing_since",
+        "original_url",
+        "original_allowed_updates",
         "updated_at",
     ).annotate(has_token=ExpressionWrapper(Q(token__isnull=False), output_field=BooleanField()))
 
@@ -284,6 +289,11 @@ class RouteTable:
             ),
             failing=bot.endpoint_failing_since is not None,
             updated_at=bot.updated_at,
+            unforwarded=(
+                subscription_for(original_url=str(bot.original_url), original=bot.original_allowed_updates).unforwarded
+                if bot.is_token_mode
+                else frozenset()
+            ),
         )
 
     # --- the background refresher -------------------------------------------------

@@ -123,6 +123,7 @@ class Outcome:
     upstream_status: int | None = None
     error: str | None = None
     latency_ms: float = 0.0
+    filtered: bool = False  # a type the owner did not ask for: answered 200 here, never forwarded
 
     @property
     def failed(self) -> bool:
