@@ -1,9 +1,11 @@
+from typing import Any
+
 from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 # The contract and its docs are public documents, the same for everyone: no key, no per-caller limit.
-PUBLIC = {"authentication_classes": [], "permission_classes": [], "throttle_classes": []}
+PUBLIC: dict[str, Any] = {"authentication_classes": [], "permission_classes": [], "throttle_classes": []}
 
 urlpatterns = [
     path("", include("accounts.api_urls")),
