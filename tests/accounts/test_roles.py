@@ -91,6 +91,7 @@ API = [
     Route("POST", "/api/v1/bots/{bot}/disconnect/", P.MANAGE_BOTS),
     Route("POST", "/api/v1/bots/{bot}/reconnect/", P.MANAGE_BOTS, {}),
     Route("GET", "/api/v1/bots/{bot}/stats/", P.READ),
+    Route("GET", "/api/v1/bots/{bot}/campaigns/", P.READ),
     Route("GET", "/api/v1/bots/{bot}/users/", P.READ),
     Route("GET", "/api/v1/bots/{bot}/users/?format=csv", P.READ),
     Route("GET", "/api/v1/keys/", P.READ),
