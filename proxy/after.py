@@ -18,7 +18,7 @@ from botpresto.notifications.notices import notice_target, notice_unblock_record
 from proxy import health as endpoint_health
 from proxy.outbox import outbox
 from proxy.recorder import recorder
-from proxy.routes import Route
+from proxy.routes import BACK_LOOK_SECONDS, Route
 from proxy.upstream import TOO_LARGE, Outcome
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class Health:
     def reset(self) -> None:
         self.last_success_note: dict[int, float] = {}
         self.failing: set[int] = set()
+        self.last_failure: dict[int, float] = {}  # unix time of the bot's last failed forward in this process
 
     def success(self, route: Route, at: float) -> None:
         bot_id = route.bot_id
@@ -49,6 +50,7 @@ class Health:
 
     def failure(self, route: Route, outcome: Outcome, meta: dict[str, Any] | None, at: float) -> None:
         self.failing.add(route.bot_id)
+        self.last_failure[route.bot_id] = at
         target = notice_target(meta) if route.notices else None
         outbox.put(
             _failure,
@@ -81,6 +83,24 @@ def _failure(
     endpoint_health.failure_record(
         bot_id=bot_id, error=error, upstream_status=status, at=at, update_id=update_id, notice=notice, failing=failing
     )
+
+
+def _back_look(route: Route, meta: dict[str, Any], received_at: float) -> None:
+    """An update went through: a chat told the bot was down may be owed a "we're back".
+
+    Only for bots whose users were told in the last day (the route table knows within a second
+    of the first notice), or that this process saw fail in that time: updates that get through
+    in that second are not missed by the process that saw the failures.
+    """
+    failed_here = health.last_failure.get(route.bot_id, 0.0) + BACK_LOOK_SECONDS
+    if received_at < max(route.back_until, failed_here):
+        target = notice_target(meta)
+        if target is not None and target.back_chat is not None:
+            outbox.put(_back, route.bot_id, target.back_chat)
+
+
+def _back(bot_id: int, chat_id: int) -> None:
+    endpoint_health.back_record(bot_id=bot_id, chat_id=chat_id)
 
 
 def _unblocked(bot_id: int, chat_id: int) -> None:
@@ -126,6 +146,8 @@ def finish(route: Route, body: bytes | None, outcome: Outcome, received_at: floa
             )
             health.failure(route, outcome, meta, received_at)
         elif not outcome.failed and not outcome.filtered:
+            if route.back and meta:
+                _back_look(route, meta, received_at)
             health.success(route, received_at)
         if meta and meta.get("type") == "my_chat_member" and meta.get("member_status") == "member":
             chat = meta.get("chat") or {}

@@ -49,6 +49,8 @@ NEGATIVE_SECONDS = 5.0
 NEGATIVE_MAX = 10_000
 # Rows saved just before the last refresh may commit just after it: look back this far.
 MARGIN = timedelta(seconds=10)
+# How long after users were told the bot is down their successful updates may owe them a "we're back".
+BACK_LOOK_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,9 @@ class Route:
     updated_at: datetime
     # Update types we subscribed the bot to for the analytics, not asked for by its owner: never forwarded.
     unforwarded: frozenset[str] = frozenset()
+    back: bool = False  # "we're back" is on (token mode)
+    # Users were told the bot was down: until this time (unix) successes are looked at.
+    back_until: float = 0.0
 
 
 class CertificateFiles:
@@ -111,6 +116,8 @@ def _bots() -> QuerySet[Bot]:
         "endpoint_failing_since",
         "original_url",
         "original_allowed_updates",
+        "back_enabled",
+        "users_told_at",
         "updated_at",
     ).annotate(has_token=ExpressionWrapper(Q(token__isnull=False), output_field=BooleanField()))
 
@@ -289,6 +296,8 @@ class RouteTable:
             ),
             failing=bot.endpoint_failing_since is not None,
             updated_at=bot.updated_at,
+            back=bot.back_enabled and bot.is_token_mode,
+            back_until=bot.users_told_at.timestamp() + BACK_LOOK_SECONDS if bot.users_told_at else 0.0,
             unforwarded=(
                 subscription_for(original_url=str(bot.original_url), original=bot.original_allowed_updates).unforwarded
                 if bot.is_token_mode

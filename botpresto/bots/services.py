@@ -56,6 +56,8 @@ EDITABLE = (
     "notices_enabled",
     "notice_texts",
     "notice_default_language",
+    "back_enabled",
+    "back_texts",
 )
 
 
@@ -463,6 +465,8 @@ def bot_update(*, bot: Bot, data: dict[str, Any]) -> Bot:
         "notices_enabled": bool,
         "notice_texts": notice_texts_check,
         "notice_default_language": language_check,
+        "back_enabled": bool,
+        "back_texts": lambda texts: notice_texts_check(texts, field="back_texts"),
     }
     for name, value in data.items():
         setattr(bot, name, checks[name](value))
