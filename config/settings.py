@@ -246,6 +246,9 @@ for _range in PROXY_TELEGRAM_SOURCE_RANGES:
 PROXY_FORWARDED_FOR_HEADER = text("PROXY_FORWARDED_FOR_HEADER")
 NOTICE_COOLDOWN_SECONDS = number("NOTICE_COOLDOWN_SECONDS", 600, minimum=0)
 ALERT_AFTER_FAILURES = number("ALERT_AFTER_FAILURES", 3, minimum=1)
+# The operator's Telegram bot that sends owners their alerts (empty: no Telegram channel). See alert_bot_setup.
+ALERT_BOT_TOKEN = text("ALERT_BOT_TOKEN")
+ALERT_WEBHOOK_TIMEOUT = number("ALERT_WEBHOOK_TIMEOUT", 5.0, minimum=0.5, maximum=30.0)
 
 # --- Pages, auth and the API ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -325,6 +328,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BotStatusEnum": "botpresto.bots.models.Bot.Status",
         "BotModeEnum": "botpresto.bots.models.Bot.Mode",
+        "AlertKindEnum": "botpresto.notifications.models.OwnerAlert.Kind",
     },
 }
 

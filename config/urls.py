@@ -8,6 +8,7 @@ urlpatterns = [
     # The admin shares the login's bounds (axes covers it as a Django login too).
     path("admin/login/", login_rate_limited(admin.site.login)),
     path("admin/", admin.site.urls),
+    path("", include("botpresto.notifications.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("config.api_urls")),
     path("", include("botpresto.bots.urls")),
