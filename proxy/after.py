@@ -14,12 +14,13 @@ import time
 from typing import Any
 
 from analytics.extract import update_metadata
+from botpresto.core.metrics import forward_observe
 from botpresto.notifications.notices import notice_target, notice_unblock_record
 from proxy import health as endpoint_health
 from proxy.outbox import outbox
 from proxy.recorder import recorder
 from proxy.routes import BACK_LOOK_SECONDS, Route
-from proxy.upstream import TOO_LARGE, Outcome
+from proxy.upstream import OVERLOAD, TOO_LARGE, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,11 @@ def finish(route: Route, body: bytes | None, outcome: Outcome, received_at: floa
             result["filtered"] = True
         recorder.put(
             {"bot": route.uuid, "received_at": received_at, "outcome": result, "update": meta, "malformed": malformed}
+        )
+        delivered = not outcome.filtered and outcome.error not in (OVERLOAD, TOO_LARGE)  # the endpoint was asked
+        forward_observe(
+            outcome="filtered" if outcome.filtered else outcome.error or "delivered",
+            seconds=outcome.latency_ms / 1000 if delivered else None,
         )
         # A filtered update never reached the endpoint: it says nothing of the endpoint's health.
         if outcome.failed and outcome.error != TOO_LARGE:  # the endpoint is not to blame for a 413

@@ -29,6 +29,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from botpresto.bots.models import Bot
 from botpresto.bots.subscription import subscription_for
 from botpresto.core.crypto import DecryptionError
+from botpresto.core.metrics import routes_observe
 from proxy.rejects import rejects
 
 logger = logging.getLogger(__name__)
@@ -220,6 +221,7 @@ class RouteTable:
             self._watermark = max((bot.updated_at for bot in bots), default=None)
             self._last_full_check = time.monotonic()
             self._loaded = True
+        routes_observe(size=len(self._routes))
         logger.info("routes_loaded bots=%d unreadable=%d", len(self._routes), len(self.unreadable))
 
     def refresh(self) -> None:
@@ -254,6 +256,7 @@ class RouteTable:
         newest = max((updated_at for _, updated_at in rows), default=None)
         if newest is not None and (self._watermark is None or newest > self._watermark):
             self._watermark = newest
+        routes_observe(size=len(self._routes))
 
     def _is_stale(self, key: str, updated_at: datetime) -> bool:
         route = self._routes.get(key)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from botpresto.bots.models import Bot
 from botpresto.core.enqueue import task_enqueue
+from botpresto.core.metrics import ALERTS
 from botpresto.notifications.channels import Message, deliveries
 from botpresto.notifications.emails import email_render
 from botpresto.notifications.models import OwnerAlert
@@ -125,6 +126,7 @@ def alert_send(*, alert_id: int) -> int:
             delivery.send()
             delivered.append(delivery.key)
             made += 1
+            ALERTS.labels(channel=delivery.key.split(":", 1)[0]).inc()
             OwnerAlert.objects.filter(id=alert.id).update(delivered=delivered)
     except Exception:
         OwnerAlert.objects.filter(id=alert.id).update(claimed_at=None)  # free for the retry
