@@ -269,7 +269,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--slow-bots", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="fast-path runs per server; the median is kept")
-    parser.add_argument("--only", default="", help="comma-separated: fast,slow,isolation,drain")
+    parser.add_argument("--only", default="", help="comma-separated: fast,metrics,slow,isolation,drain")
     parser.add_argument("--hang-client", nargs=4, metavar=("URL", "SECRET", "CONNECTIONS", "SECONDS"))
     args = parser.parse_args()
     if args.hang_client:
@@ -278,7 +278,7 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    only = set(filter(None, args.only.split(","))) or {"fast", "slow", "isolation", "drain"}
+    only = set(filter(None, args.only.split(","))) or {"fast", "metrics", "slow", "isolation", "drain"}
 
     var = ROOT / "var" / "bench"
     var.mkdir(parents=True, exist_ok=True)
@@ -320,6 +320,8 @@ def main() -> None:
         redis_clear(redis_url)
 
         proxy_port, minimal_port, minimal3_port = free_port(), free_port(), free_port()
+        unmetered_port = free_port()
+        env["METRICS_DIR"] = str(Path(tmp) / "metrics")  # a fresh one: no other run's files to add up
         gunicorn = [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
         proxy_command = (
             proxy_role(proxy_port)
@@ -327,6 +329,18 @@ def main() -> None:
             else [*gunicorn, "--bind", f"127.0.0.1:{proxy_port}", "config.wsgi"]
         )
         start(stack, proxy_command, {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"}, var / "proxy.log")
+        if "metrics" in only:  # the same proxy role, counting nothing: what the metrics cost
+            unmetered = (
+                [*proxy_role(unmetered_port)]
+                if args.server == "granian"
+                else [*gunicorn, "--bind", f"127.0.0.1:{unmetered_port}", "config.wsgi"]
+            )
+            start(
+                stack,
+                unmetered,
+                {**env, "PUBLIC_URL": f"http://127.0.0.1:{unmetered_port}", "METRICS_DIR": ""},
+                var / "proxy-unmetered.log",
+            )
         fast_uuid, fast_secret = bots["fast"]
         for port, client in ((minimal_port, "requests"), (minimal3_port, "urllib3")):
             start(
@@ -340,7 +354,7 @@ def main() -> None:
                 },
                 var / f"minimal-{client}.log",
             )
-        for port in (proxy_port, minimal_port, minimal3_port):
+        for port in (proxy_port, minimal_port, minimal3_port, *([unmetered_port] if "metrics" in only else [])):
             wait_port(port)
 
         tmpdir = Path(tmp)
@@ -370,6 +384,16 @@ def main() -> None:
                         results.setdefault(f"{name} c{connections}", []).append(wrk(url, fast, connections, duration))
                 for name in ("minimal", "minimal-urllib3", "proxy"):
                     results[f"{name} c{connections}"] = best(results[f"{name} c{connections}"])
+        if "metrics" in only:
+            unmetered_url = f"http://127.0.0.1:{unmetered_port}"
+            wrk(unmetered_url, fast, 16, 2)
+            for connections in (16, 64):
+                # Interleaved, each pair back to back: a neighbour's load spike hits both alike.
+                for _ in range(args.rounds):
+                    for name, url in (("metered", proxy_url), ("unmetered", unmetered_url)):
+                        run = wrk(url, fast, connections, duration)
+                        run["load"] = os.getloadavg()[0]
+                        results.setdefault(f"{name} c{connections}", []).append(run)
         if "slow" in only or "isolation" in only:
             results["slow"] = wrk(proxy_url, slow, 200, duration)
         if "isolation" in only:
@@ -413,6 +437,26 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
                     f"| {label} | {connections} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | "
                     f"{r['non2xx'] + r['errors']} | {r['rps'] / direct['rps']:.0%} | {vs_min} | {vs_min3} |"
                 )
+    if "metered c16" in results:
+        print(f"\nmetrics on (METRICS_DIR) against off, {args.rounds} interleaved runs each, medians\n")
+        print(
+            "| conns | req/s on | req/s off | on / off | median of pair ratios | p50 ms on | p50 ms off "
+            "| load average during the runs |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for connections in (16, 64):
+            on, off = results[f"metered c{connections}"], results[f"unmetered c{connections}"]
+            rps_on = sorted(r["rps"] for r in on)[len(on) // 2]
+            rps_off = sorted(r["rps"] for r in off)[len(off) // 2]
+            p50_on = sorted(r["p50"] for r in on)[len(on) // 2]
+            p50_off = sorted(r["p50"] for r in off)[len(off) // 2]
+            loads = sorted(r["load"] for r in on + off)
+            pairs = sorted(a["rps"] / b["rps"] for a, b in zip(on, off, strict=True))
+            print(
+                f"| {connections} | {rps_on:.0f} | {rps_off:.0f} | {rps_on / rps_off:.1%} | "
+                f"{pairs[len(pairs) // 2]:.1%} | {ms(p50_on)} | "
+                f"{ms(p50_off)} | {loads[0]:.1f}-{loads[-1]:.1f} (median {loads[len(loads) // 2]:.1f}) |"
+            )
     if "slow" in results:
         ideal = 200 / 0.2
         print(

@@ -47,10 +47,14 @@ NOTICES = Counter("botpresto_notices", "Messages to a bot's users, by kind (down
 ALERTS = Counter("botpresto_alerts_sent", "Owner alerts delivered, by channel (email, telegram, webhook)", ["channel"])
 
 _forward_outcomes: dict[str, Any] = {}
+# METRICS_DIR empty: the proxy counts nothing (make bench measures what counting costs against this).
+_FORWARDS_ON = bool(settings.METRICS_DIR)
 
 
 def forward_observe(*, outcome: str, seconds: float | None) -> None:
     """One answered update (after the answer is written)."""
+    if not _FORWARDS_ON:
+        return
     child = _forward_outcomes.get(outcome)
     if child is None:
         child = _forward_outcomes[outcome] = FORWARDS.labels(outcome=outcome)
