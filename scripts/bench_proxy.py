@@ -122,6 +122,20 @@ def wrk(url: str, script: Path, connections: int, duration: float) -> dict[str, 
     return data
 
 
+def cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the processes of a process group (a server and its workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The median run by throughput: steadier than one run on a machine shared with others."""
     ordered = sorted(runs, key=lambda r: r["rps"])
@@ -328,19 +342,22 @@ def main() -> None:
             if args.server == "granian"
             else [*gunicorn, "--bind", f"127.0.0.1:{proxy_port}", "config.wsgi"]
         )
-        start(stack, proxy_command, {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"}, var / "proxy.log")
+        metered_server = start(
+            stack, proxy_command, {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"}, var / "proxy.log"
+        )
+        groups = {"metered": metered_server.pid}
         if "metrics" in only:  # the same proxy role, counting nothing: what the metrics cost
             unmetered = (
                 [*proxy_role(unmetered_port)]
                 if args.server == "granian"
                 else [*gunicorn, "--bind", f"127.0.0.1:{unmetered_port}", "config.wsgi"]
             )
-            start(
+            groups["unmetered"] = start(
                 stack,
                 unmetered,
                 {**env, "PUBLIC_URL": f"http://127.0.0.1:{unmetered_port}", "METRICS_DIR": ""},
                 var / "proxy-unmetered.log",
-            )
+            ).pid
         fast_uuid, fast_secret = bots["fast"]
         for port, client in ((minimal_port, "requests"), (minimal3_port, "urllib3")):
             start(
@@ -391,7 +408,10 @@ def main() -> None:
                 # Interleaved, each pair back to back: a neighbour's load spike hits both alike.
                 for _ in range(args.rounds):
                     for name, url in (("metered", proxy_url), ("unmetered", unmetered_url)):
+                        used = cpu_seconds(groups[name])
                         run = wrk(url, fast, connections, duration)
+                        # CPU per update barely moves with the neighbours' load, unlike throughput.
+                        run["cpu_us"] = (cpu_seconds(groups[name]) - used) / run["requests"] * 1e6
                         run["load"] = os.getloadavg()[0]
                         results.setdefault(f"{name} c{connections}", []).append(run)
         if "slow" in only or "isolation" in only:
@@ -437,13 +457,17 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
                     f"| {label} | {connections} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | "
                     f"{r['non2xx'] + r['errors']} | {r['rps'] / direct['rps']:.0%} | {vs_min} | {vs_min3} |"
                 )
+
+    def cpu(runs: list[dict[str, Any]]) -> float:
+        return float(sorted(r["cpu_us"] for r in runs)[len(runs) // 2])
+
     if "metered c16" in results:
         print(f"\nmetrics on (METRICS_DIR) against off, {args.rounds} interleaved runs each, medians\n")
         print(
             "| conns | req/s on | req/s off | on / off | median of pair ratios | p50 ms on | p50 ms off "
-            "| load average during the runs |"
+            "| proxy CPU µs per update on / off | load average during the runs |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for connections in (16, 64):
             on, off = results[f"metered c{connections}"], results[f"unmetered c{connections}"]
             rps_on = sorted(r["rps"] for r in on)[len(on) // 2]
@@ -454,8 +478,9 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             pairs = sorted(a["rps"] / b["rps"] for a, b in zip(on, off, strict=True))
             print(
                 f"| {connections} | {rps_on:.0f} | {rps_off:.0f} | {rps_on / rps_off:.1%} | "
-                f"{pairs[len(pairs) // 2]:.1%} | {ms(p50_on)} | "
-                f"{ms(p50_off)} | {loads[0]:.1f}-{loads[-1]:.1f} (median {loads[len(loads) // 2]:.1f}) |"
+                f"{pairs[len(pairs) // 2]:.1%} | {ms(p50_on)} | {ms(p50_off)} | {cpu(on):.0f} / {cpu(off):.0f} "
+                f"({cpu(on) / cpu(off) - 1:+.1%}) | {loads[0]:.1f}-{loads[-1]:.1f} "
+                f"(median {loads[len(loads) // 2]:.1f}) |"
             )
     if "slow" in results:
         ideal = 200 / 0.2
