@@ -405,9 +405,11 @@ def main() -> None:
             unmetered_url = f"http://127.0.0.1:{unmetered_port}"
             wrk(unmetered_url, fast, 16, 2)
             for connections in (16, 64):
-                # Interleaved, each pair back to back: a neighbour's load spike hits both alike.
-                for _ in range(args.rounds):
-                    for name, url in (("metered", proxy_url), ("unmetered", unmetered_url)):
+                # Interleaved, each pair back to back and in alternating order (on-off, off-on): a neighbour's
+                # load spike, or load that grows over the rounds, hits both alike.
+                pair = [("metered", proxy_url), ("unmetered", unmetered_url)]
+                for round_ in range(args.rounds):
+                    for name, url in pair if round_ % 2 == 0 else pair[::-1]:
                         used = cpu_seconds(groups[name])
                         run = wrk(url, fast, connections, duration)
                         # CPU per update barely moves with the neighbours' load, unlike throughput.
