@@ -254,11 +254,12 @@ ALERT_WEBHOOK_TIMEOUT = number("ALERT_WEBHOOK_TIMEOUT", 5.0, minimum=0.5, maximu
 # --- Metrics for operators (botpresto.core.metrics) -----------------------------------------------
 # Every process of a host (web, proxy, worker) writes its metrics to files here, and a scrape adds them
 # up (prometheus-client's multiprocess mode). Empty it when all of the host's roles are stopped.
-METRICS_DIR = text("METRICS_DIR", str(VAR_DIR / "metrics"))
+# METRICS_ENABLED=false: no process counts anything (make bench measures what counting costs against it).
+METRICS_DIR = text("METRICS_DIR", str(VAR_DIR / "metrics")) if flag("METRICS_ENABLED", True) else ""
 if METRICS_DIR:
     Path(METRICS_DIR).mkdir(parents=True, exist_ok=True)
     # Read when prometheus_client is imported, which no module does before these settings are loaded.
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", METRICS_DIR)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
 # GET /metrics with "Authorization: Bearer <METRICS_TOKEN>" (or as staff); empty: only staff's session.
 METRICS_TOKEN = text("METRICS_TOKEN")
 

@@ -346,7 +346,7 @@ def main() -> None:
             stack, proxy_command, {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"}, var / "proxy.log"
         )
         groups = {"metered": metered_server.pid}
-        if "metrics" in only:  # the same proxy role, counting nothing: what the metrics cost
+        if "metrics" in only:  # the same proxy role counting nothing (METRICS_ENABLED=false): what the metrics cost
             unmetered = (
                 [*proxy_role(unmetered_port)]
                 if args.server == "granian"
@@ -355,7 +355,7 @@ def main() -> None:
             groups["unmetered"] = start(
                 stack,
                 unmetered,
-                {**env, "PUBLIC_URL": f"http://127.0.0.1:{unmetered_port}", "METRICS_DIR": ""},
+                {**env, "PUBLIC_URL": f"http://127.0.0.1:{unmetered_port}", "METRICS_ENABLED": "false"},
                 var / "proxy-unmetered.log",
             ).pid
         fast_uuid, fast_secret = bots["fast"]
@@ -464,7 +464,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         return float(sorted(r["cpu_us"] for r in runs)[len(runs) // 2])
 
     if "metered c16" in results:
-        print(f"\nmetrics on (METRICS_DIR) against off, {args.rounds} interleaved runs each, medians\n")
+        print(f"\nmetrics on against off (METRICS_ENABLED=false), {args.rounds} interleaved runs each, medians\n")
         print(
             "| conns | req/s on | req/s off | on / off | median of pair ratios | p50 ms on | p50 ms off "
             "| proxy CPU µs per update on / off | load average during the runs |"

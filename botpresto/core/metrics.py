@@ -47,7 +47,7 @@ NOTICES = Counter("botpresto_notices", "Messages to a bot's users, by kind (down
 ALERTS = Counter("botpresto_alerts_sent", "Owner alerts delivered, by channel (email, telegram, webhook)", ["channel"])
 
 _forward_outcomes: dict[str, Any] = {}
-# METRICS_DIR empty: the proxy counts nothing (make bench measures what counting costs against this).
+# METRICS_ENABLED=false (no METRICS_DIR): the proxy counts nothing; make bench measures the cost against that.
 _FORWARDS_ON = bool(settings.METRICS_DIR)
 
 
