@@ -182,10 +182,10 @@ class NoticesForm(forms.Form):
         assert isinstance(select, forms.Select)
         select.choices = [(c, f"{language_name(c)} ({c})") for c in self.languages]
         for code in self.languages:
-            for prefix, defaults in (("text", DEFAULT_NOTICES), ("back", BACK_DEFAULTS)):
+            for prefix, defaults, what in (("text", DEFAULT_NOTICES, ""), ("back", BACK_DEFAULTS, ", back")):
                 self.fields[f"{prefix}_{code}"] = _text(
                     max_length=limits.NOTICE_MAX,
-                    label=f"{language_name(code)} ({code})",
+                    label=f"{language_name(code)} ({code}){what}",
                     widget=forms.Textarea(
                         attrs={"rows": 2, "dir": "auto", "lang": code, "placeholder": defaults.get(code, "")}
                     ),
