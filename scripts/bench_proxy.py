@@ -174,6 +174,51 @@ def hang_client(url: str, secret: str, connections: int, duration: float) -> Non
     time.sleep(duration)
 
 
+def finish_cost(rounds: int = 5, updates: int = 20_000) -> None:
+    """CPU µs of the after-answer work per update in this process (parse, record, metrics): the steady measure.
+
+    Prints the best of ``rounds``; run once with metrics on and once with METRICS_ENABLED=false.
+    """
+    import datetime
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from proxy import after
+    from proxy.recorder import recorder
+    from proxy.routes import Route
+    from proxy.upstream import Outcome
+
+    route = Route(
+        bot_id=1,
+        uuid="00000000-0000-4000-8000-000000000001",
+        status="active",
+        tenant_id=1,
+        upstream_url="http://127.0.0.1:9/",
+        proxy_secret=b"x",
+        endpoint_secret=None,
+        verify=True,
+        telegram_id=1,
+        username="bench_bot",
+        notices=False,
+        failing=False,
+        updated_at=datetime.datetime.now(datetime.UTC),
+    )
+    outcome = Outcome(status=200, upstream_status=200, latency_ms=3.2)
+    after.outbox.put = lambda *args: None  # type: ignore[method-assign]  # no side-work thread here
+    bodies = [(UPDATE % (n, n, 1767000000)).encode() for n in range(updates)]
+    results = []
+    for _ in range(rounds):
+        began = time.process_time()
+        for body in bodies:
+            after.finish(route, body, outcome, 1767000000.0)
+        results.append((time.process_time() - began) / updates * 1e6)
+        recorder.reset()
+    print(json.dumps({"finish_us": min(results)}))
+
+
 def setup_database(env: dict[str, str], endpoint_port: int, slow_bots: int) -> dict[str, Any]:
     """Migrate the bench database and create the bots; returns their uuids and secrets."""
     code = f"""
@@ -285,7 +330,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="fast-path runs per server; the median is kept")
     parser.add_argument("--only", default="", help="comma-separated: fast,metrics,slow,isolation,drain")
     parser.add_argument("--hang-client", nargs=4, metavar=("URL", "SECRET", "CONNECTIONS", "SECONDS"))
+    parser.add_argument("--finish-cost", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.finish_cost:
+        finish_cost()
+        return
     if args.hang_client:
         url, secret, connections, seconds = args.hang_client
         hang_client(url, secret, int(connections), float(seconds))
@@ -335,7 +384,10 @@ def main() -> None:
 
         proxy_port, minimal_port, minimal3_port = free_port(), free_port(), free_port()
         unmetered_port = free_port()
-        env["METRICS_DIR"] = str(Path(tmp) / "metrics")  # a fresh one: no other run's files to add up
+        # A fresh one (no other run's files to add up), in memory where there is a tmpfs, as the README advises.
+        shm = Path("/dev/shm")
+        env["METRICS_DIR"] = tempfile.mkdtemp(prefix="bench-metrics-", dir=shm if shm.is_dir() else tmp)
+        stack.callback(shutil.rmtree, env["METRICS_DIR"], True)
         gunicorn = [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
         proxy_command = (
             proxy_role(proxy_port)
@@ -416,6 +468,17 @@ def main() -> None:
                         run["cpu_us"] = (cpu_seconds(groups[name]) - used) / run["requests"] * 1e6
                         run["load"] = os.getloadavg()[0]
                         results.setdefault(f"{name} c{connections}", []).append(run)
+        if "metrics" in only:
+            for name, enabled in (("finish on", "true"), ("finish off", "false")):
+                done = subprocess.run(
+                    [PYTHON, __file__, "--finish-cost"],
+                    env={**env, "METRICS_ENABLED": enabled},
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                results[name] = json.loads(done.stdout.strip().splitlines()[-1])["finish_us"]
         if "slow" in only or "isolation" in only:
             results["slow"] = wrk(proxy_url, slow, 200, duration)
         if "isolation" in only:
@@ -484,6 +547,14 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
                 f"({cpu(on) / cpu(off) - 1:+.1%}) | {loads[0]:.1f}-{loads[-1]:.1f} "
                 f"(median {loads[len(loads) // 2]:.1f}) |"
             )
+    if "finish on" in results:
+        on, off = results["finish on"], results["finish off"]
+        cpu_per_update = cpu(results["unmetered c16"]) if "unmetered c16" in results else None
+        share = f", {(on - off) / cpu_per_update:.2%} of the proxy's CPU per update" if cpu_per_update else ""
+        print(
+            f"\nafter-answer work per update, in one process (best of 5 x 20000): {on:.1f} µs with metrics, "
+            f"{off:.1f} µs without: {on - off:.1f} µs{share}"
+        )
     if "slow" in results:
         ideal = 200 / 0.2
         print(
