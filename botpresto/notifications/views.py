@@ -29,11 +29,13 @@ def profile(request: HttpRequest) -> HttpResponse:
     """The person's own page: which alerts reach them where, and their Telegram link."""
     user = request.user
     channels = channels_for(user_id=int(user.pk or 0))
+    action = request.POST.get("action", "save")
+    # Only a save posts the choices: after making a link the form shows what is stored, not an empty post.
     form = AlertChannelsForm(
-        request.POST or None, initial={"email_kinds": channels.email_kinds, "telegram_kinds": channels.telegram_kinds}
+        request.POST if request.method == "POST" and action == "save" else None,
+        initial={"email_kinds": channels.email_kinds, "telegram_kinds": channels.telegram_kinds},
     )
     link = None
-    action = request.POST.get("action", "save")
     if request.method == "POST":
         try:
             if action == "link":

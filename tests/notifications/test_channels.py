@@ -296,3 +296,11 @@ def test_through_telegram_an_owner_links_the_alert_bot_and_gets_an_alert(
     texts = [call.params["text"] for call in standin.calls(alert_bot.token, "sendMessage")]
     assert texts[-1].startswith("@shop_bot: your endpoint is failing")
     assert "Linked to <strong>alice</strong>" in client.get("/accounts/profile/").content.decode()
+
+
+def test_making_a_link_leaves_the_choices_as_they_are(owner: Party, client: Client, alert_bot: Any) -> None:
+    services.alert_channels_update(user=owner.user, email_kinds=["failing"])
+    client.force_login(owner.user)
+    html = client.post("/accounts/profile/", {"action": "link"}).content.decode()
+    assert 'value="failing" id="id_email_kinds_0" checked' in html
+    assert AlertChannels.objects.get(user=owner.user).email_kinds == ["failing"]
