@@ -60,9 +60,14 @@ def alert_webhook(request: HttpRequest) -> HttpResponse:
     """The organisation's alert webhook: save, test, new secret, remove (owners and admins)."""
     tenant = request.tenant  # type: ignore[attr-defined]
     hook = AlertWebhook.objects.filter(tenant=tenant).first()
-    initial = {"url": str(hook.url), "kinds": hook.kinds} if hook is not None else None
-    form = AlertWebhookForm(request.POST or None, initial=initial)
     action = request.POST.get("action", "save")
+    bound = request.POST if request.method == "POST" and action == "save" else None
+    # A new webhook starts with every kind ticked (the form's default); an existing one shows its own.
+    form = (
+        AlertWebhookForm(bound, initial={"url": str(hook.url), "kinds": hook.kinds})
+        if hook
+        else AlertWebhookForm(bound)
+    )
     if request.method == "POST":
         try:
             if action == "save":

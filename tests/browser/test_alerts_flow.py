@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from analytics.services import records_drain
 from botpresto.bots.models import Bot
 from botpresto.devtools.standin import StandIn
-from botpresto.notifications.models import AlertChannels, AlertWebhook
+from botpresto.notifications.models import ALL_KINDS, AlertChannels, AlertWebhook
 from proxy.recorder import recorder
 from tests.browser.conftest import screenshot
 from tests.browser.test_owner_flow import sign_up
@@ -87,6 +87,7 @@ def test_an_owner_sees_the_audience_and_sets_up_alerts(page: Page, site: str, st
             page.get_by_label("Webhook URL").fill(hook.url)
             page.get_by_role("button", name="Save").click()
             expect(page.get_by_text("Alert webhook saved.")).to_be_visible()
+            assert AlertWebhook.objects.get().kinds == list(ALL_KINDS)  # every kind unless the owner unticks some
             page.get_by_role("button", name="Send a test").click()
             expect(page.get_by_text("It answered 200.")).to_be_visible()
             assert AlertWebhook.objects.get().last_status == "HTTP 200"

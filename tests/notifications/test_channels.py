@@ -304,3 +304,9 @@ def test_making_a_link_leaves_the_choices_as_they_are(owner: Party, client: Clie
     html = client.post("/accounts/profile/", {"action": "link"}).content.decode()
     assert 'value="failing" id="id_email_kinds_0" checked' in html
     assert AlertChannels.objects.get(user=owner.user).email_kinds == ["failing"]
+
+
+def test_a_new_webhook_gets_every_kind_unless_some_are_unticked(owner: Party, client: Client) -> None:
+    client.force_login(owner.user)
+    html = client.get("/accounts/alert-webhook/").content.decode()
+    assert html.count(" checked") == len(OwnerAlert.Kind)
