@@ -23,6 +23,7 @@ migrate: $(STAMP)
 
 # The Procfile's roles (pages on PORT, the proxy on PROXY_PORT, Celery worker and beat) on the embedded defaults.
 run: migrate
+	@rm -rf var/metrics  # every process of the run starts its metrics afresh
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
 	  echo ""; echo "  BotPresto runs at http://$(HOST):$(PORT)/"; \
 	  echo "  Sign up there, or log in (admin too, at /admin/) as $$email with password $$password"; echo ""; }
@@ -35,6 +36,7 @@ demo: export MIXPANEL_API_URL = http://127.0.0.1:8090
 demo: export PUBLIC_URL = http://$(HOST):$(PORT)
 demo: export PROXY_URL = http://$(HOST):$(PROXY_PORT)
 demo: migrate
+	@rm -rf var/metrics
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
 	  key=$$(DEBUG=$${DEBUG:-true} $(BIN)/python manage.py issue_api_key $$email --name demo | tail -n 1); \
 	  echo ""; echo "  BotPresto demo at http://$(HOST):$(PORT)/ — log in as $$email / $$password"; \

@@ -23,6 +23,13 @@ backlog = 2048
 accesslog = None  # one log line per event comes from the app; access logs would carry bot ids only
 
 
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker is gone: its live gauges no longer count in the metrics (botpresto.core.metrics)."""
+    from botpresto.core.metrics import process_dead
+
+    process_dead(worker.pid)
+
+
 def post_worker_init(worker):  # type: ignore[no-untyped-def]
     """Load the proxy's route table before the first request, and keep it fresh from then on."""
     from django.conf import settings

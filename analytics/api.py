@@ -36,10 +36,28 @@ class StatsPointSerializer(serializers.Serializer):
     attempts = serializers.IntegerField()
     failures = serializers.IntegerField()
     skipped = serializers.IntegerField()
+    blocks = serializers.IntegerField(help_text="Users who blocked the bot.")
+    unblocks = serializers.IntegerField(help_text="Users who unblocked it.")
     updates_by_type = serializers.DictField(child=serializers.IntegerField())
     failures_by_kind = serializers.DictField(child=serializers.IntegerField())
     latency_p50_ms = serializers.FloatField(allow_null=True)
     latency_p95_ms = serializers.FloatField(allow_null=True)
+
+
+class AudienceSerializer(serializers.Serializer):
+    dau = serializers.IntegerField(help_text="Distinct users with an update in the last 24 hours.")
+    wau = serializers.IntegerField(help_text="... in the last 7 days.")
+    mau = serializers.IntegerField(help_text="... in the last 30 days.")
+    blocked_users = serializers.IntegerField(help_text="Users who have the bot blocked now.")
+
+
+class CohortSerializer(serializers.Serializer):
+    day = serializers.DateTimeField(help_text="The UTC day the cohort's users were first seen.")
+    new_users = serializers.IntegerField()
+    retained_d1 = serializers.IntegerField(help_text="Of them, active the next day.")
+    retained_d7 = serializers.IntegerField(help_text="Of them, active on the seventh day after.")
+    d1_rate = serializers.FloatField(allow_null=True, help_text="retained_d1 / new_users; null until that day ends.")
+    d7_rate = serializers.FloatField(allow_null=True, help_text="retained_d7 / new_users; null until that day ends.")
 
 
 class StatsTotalsSerializer(serializers.Serializer):
@@ -47,6 +65,8 @@ class StatsTotalsSerializer(serializers.Serializer):
     users = serializers.IntegerField(help_text="Distinct users active in the period.")
     new_users = serializers.IntegerField()
     blocked_users = serializers.IntegerField(help_text="Users who have the bot blocked now.")
+    blocks = serializers.IntegerField(help_text="Users who blocked the bot in the period.")
+    unblocks = serializers.IntegerField(help_text="Users who unblocked it in the period.")
     attempts = serializers.IntegerField(help_text="Deliveries tried, retries included.")
     failures = serializers.IntegerField()
     failures_by_kind = serializers.DictField(child=serializers.IntegerField())
@@ -67,6 +87,8 @@ class StatsOutputSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
     totals = StatsTotalsSerializer()
     series = StatsPointSerializer(many=True)
+    audience = AudienceSerializer()
+    retention = CohortSerializer(many=True, help_text="Cohorts of the last 30 UTC days, newest first.")
 
 
 class BotStatsApi(APIView):
@@ -77,6 +99,39 @@ class BotStatsApi(APIView):
         data.is_valid(raise_exception=True)
         stats = selectors.bot_stats(bot=bot, period=data.validated_data["period"])
         return Response(StatsOutputSerializer(stats).data)
+
+
+class CampaignsInputSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=list(selectors.CAMPAIGN_PERIODS), default="30d")
+
+
+class CampaignSerializer(serializers.Serializer):
+    campaign = serializers.CharField(
+        allow_blank=True, help_text="The deep link's /start payload; empty for users who came without one."
+    )
+    new_users = serializers.IntegerField(help_text="Users it brought in the period.")
+    active_users = serializers.IntegerField(help_text="Its users (whenever they came) active in the period.")
+    d1_rate = serializers.FloatField(allow_null=True, help_text="Day-1 retention of its cohorts in the period.")
+    d7_rate = serializers.FloatField(allow_null=True, help_text="Day-7 retention of its cohorts in the period.")
+
+
+class CampaignsOutputSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    campaigns = CampaignSerializer(many=True)
+
+
+class BotCampaignsApi(APIView):
+    """Deep-link campaigns (t.me/<bot>?start=<payload>): users each brought, active users and retention."""
+
+    @extend_schema(parameters=[CampaignsInputSerializer], responses=CampaignsOutputSerializer)
+    def get(self, request: Request, bot_id: UUID) -> Response:
+        bot = bot_get_for_tenant(tenant=request_tenant(request), bot_uuid=bot_id)
+        data = CampaignsInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        campaigns = selectors.bot_campaigns(bot=bot, period=data.validated_data["period"])
+        return Response(CampaignsOutputSerializer(campaigns).data)
 
 
 class UsersFilterSerializer(serializers.Serializer):

@@ -5,4 +5,5 @@ from analytics import api
 urlpatterns = [
     path("bots/<uuid:bot_id>/stats/", api.BotStatsApi.as_view(), name="api_bot_stats"),
     path("bots/<uuid:bot_id>/users/", api.BotUsersApi.as_view(), name="api_bot_users"),
+    path("bots/<uuid:bot_id>/campaigns/", api.BotCampaignsApi.as_view(), name="api_bot_campaigns"),
 ]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from analytics.charts import bar_list, line_chart, stacked_columns
-from analytics.selectors import PERIODS, bot_stats
+from analytics.selectors import PERIODS, bot_campaigns, bot_stats
 from botpresto.bots.models import Bot
 
 MAX_TYPES = 6  # more kinds than this are folded into "other" so the legend stays readable
@@ -54,4 +54,12 @@ def bot_charts(*, bot: Bot, period: str) -> dict[str, Any]:
         "commands": bar_list("Top commands", [(f"/{c['name']}", c["count"]) for c in totals["top_commands"]]),
         "languages": bar_list("Languages", [(c["name"], c["count"]) for c in totals["languages"]]),
         "chat_types": bar_list("Chat types", sorted(totals["chat_types"].items(), key=lambda kv: -kv[1])),
+        "blocks": line_chart(
+            f"Blocks and unblocks per {step}",
+            labels,
+            {"blocked": [p["blocks"] for p in series], "unblocked": [p["unblocks"] for p in series]},
+        ),
+        "audience": stats["audience"],
+        "retention": stats["retention"][:14],
+        "campaigns": bot_campaigns(bot=bot, period="30d")["campaigns"],
     }

@@ -20,6 +20,7 @@ CSV_COLUMNS = (
     "is_premium",
     "is_bot",
     "blocked",
+    "campaign",
     "first_seen",
     "last_seen",
 )

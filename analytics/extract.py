@@ -1,8 +1,10 @@
 """Turn a Telegram update into metadata, leaving out everything a user wrote.
 
 What comes out: update type and id, date, user's public profile, chat id and
-type, kind of content, command name, language, and whether the update was
-addressed to the bot. Never text, captions, callback data, inline query text,
+type, kind of content, command name, language, whether the update was
+addressed to the bot, and a deep link's ``/start`` payload (the campaign a user
+came from: at most 64 of the characters Telegram allows in one, nothing else of
+the text). Never text, captions, callback data, inline query text,
 poll options, file ids, phone numbers or locations. Unknown shapes are
 skipped, not guessed at: a field of the wrong type is left out, an enum value
 we do not know becomes "other", so nothing a user typed can slip through a
@@ -100,6 +102,8 @@ _BOOL_FIELDS = ("is_bot", "is_premium")
 _USERNAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 _COMMAND = re.compile(r"[A-Za-z0-9_]{1,32}")
+# What t.me/<bot>?start=<payload> allows: the whole rest of "/start <payload>", or nothing is kept.
+START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NAME_LIMIT = 256  # Telegram allows 64; anything longer is not a real name
 
 
@@ -141,6 +145,17 @@ def _command(message: dict[str, Any]) -> str | None:
     name = name.split("@", 1)[0].lower()
     # Only a well-formed command name is kept, never free text.
     return name if _COMMAND.fullmatch(name) else None
+
+
+def _start_payload(message: dict[str, Any]) -> str | None:
+    """The payload of a deep link's "/start <payload>" (or "/start@bot <payload>" in a group), else None."""
+    text = message.get("text")
+    if not isinstance(text, str):
+        return None
+    command, _, rest = text.partition(" ")
+    if command.split("@", 1)[0].lower() != "/start":
+        return None
+    return rest if START_PAYLOAD.fullmatch(rest) else None
 
 
 def _addressed(message: dict[str, Any], chat: dict[str, Any] | None, bot_id: int | None, bot_username: str) -> bool:
@@ -193,6 +208,10 @@ def update_metadata(update: Any, *, bot_id: int | None = None, bot_username: str
         meta["content"] = next((key for key in CONTENT_KINDS if key in body), "other")
         meta["command"] = _command(body)
         meta["addressed"] = _addressed(body, chat, bot_id, bot_username)
+        if kind == "message" and meta["command"] == "start":
+            payload = _start_payload(body)
+            if payload is not None:
+                meta["start_payload"] = payload
     elif kind in FROM_TYPES:
         user = _user(body.get("from"))
         if kind == "callback_query":
@@ -260,6 +279,9 @@ def metadata_clean(meta: Any) -> dict[str, Any] | None:
         clean["command"] = command.lower()
     if isinstance(meta.get("addressed"), bool):
         clean["addressed"] = meta["addressed"]
+    payload = meta.get("start_payload")
+    if clean["type"] == "message" and isinstance(payload, str) and START_PAYLOAD.fullmatch(payload):
+        clean["start_payload"] = payload
     if meta.get("member_status") in MEMBER_STATUSES:
         clean["member_status"] = meta["member_status"]
     if meta.get("chat_type") in INLINE_CHAT_TYPES:

@@ -52,9 +52,11 @@ _local = threading.local()
 Batch = tuple[int, str, list[dict[str, Any]]]  # bot id, endpoint, items
 
 
-def insert_id(bot_uuid: str, update_id: int) -> str:
-    """Stable per update, so Mixpanel drops a copy of an event it already has (36 chars max)."""
-    return hashlib.sha256(f"{bot_uuid}:{update_id}".encode()).hexdigest()[:32]
+def insert_id(bot_uuid: str, update_id: int, event: str = "") -> str:
+    """Stable per update (and event made of it), so Mixpanel drops a copy of an event it already has (36 chars
+    max)."""
+    suffix = f":{event}" if event else ""
+    return hashlib.sha256(f"{bot_uuid}:{update_id}{suffix}".encode()).hexdigest()[:32]
 
 
 def event_build(

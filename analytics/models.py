@@ -33,6 +33,12 @@ class EndUser(models.Model):
     is_premium = models.BooleanField(default=False)
     is_bot = models.BooleanField(default=False)
     blocked = models.BooleanField(default=False, help_text="The user blocked the bot (private chat).")
+    campaign = models.CharField(
+        max_length=64, blank=True, help_text="The deep link's /start payload the user first came with, if any."
+    )
+    in_cohort = models.BooleanField(
+        default=True, help_text="Counted in the cohort of the day first seen (not users seen before cohorts were kept)."
+    )
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
 
@@ -42,6 +48,7 @@ class EndUser(models.Model):
             # The users page lists by recent activity; stats count users active since a time.
             models.Index(fields=["bot", "last_seen"], name="enduser_bot_last_seen"),
             models.Index(fields=["bot", "language_code", "last_seen"], name="enduser_bot_language"),
+            models.Index(fields=["bot", "campaign", "last_seen"], name="enduser_bot_campaign"),
         ]
 
     def __str__(self) -> str:
@@ -70,6 +77,8 @@ class StatsCounters(models.Model):
     new_users = models.PositiveIntegerField(default=0, help_text="Users first seen in the period.")
     skipped = models.PositiveIntegerField(default=0, help_text="Malformed or unknown updates (forwarded, not read).")
     mixpanel_dropped = models.PositiveIntegerField(default=0, help_text="Events and profiles Mixpanel never got.")
+    blocks = models.PositiveIntegerField(default=0, help_text="Users who blocked the bot (private chats).")
+    unblocks = models.PositiveIntegerField(default=0, help_text="Users who had blocked the bot and unblocked it.")
     by_type = models.JSONField(default=dict)
     failures_by_kind = models.JSONField(default=dict)
     latency = models.JSONField(default=_empty_latency, help_text="Attempts per latency bucket (analytics.stats).")
@@ -107,6 +116,32 @@ class BotDailyStats(StatsCounters):
 
     def __str__(self) -> str:
         return f"{self.bot_id} @ {self.day:%Y-%m-%d}"
+
+
+class CohortDay(models.Model):
+    """One bot's users by the UTC day they were first seen and the campaign they came with ("" for none).
+
+    ``new_users`` is the cohort; ``retained_d1`` and ``retained_d7`` count those of them active again
+    one and seven days later. ``active_users`` counts the campaign's users active on ``day`` (whatever
+    their cohort), so the rows of a day add up to its distinct users. Counters only: no user is named.
+    """
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
+    day = models.DateTimeField()
+    campaign = models.CharField(max_length=64, blank=True)
+    new_users = models.PositiveIntegerField(default=0)
+    active_users = models.PositiveIntegerField(default=0)
+    retained_d1 = models.PositiveIntegerField(default=0)
+    retained_d7 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "day", "campaign"], name="cohortday_unique_bot_day_campaign")
+        ]
+        indexes = [models.Index(fields=["day"], name="cohortday_day")]  # retention deletes by age
+
+    def __str__(self) -> str:
+        return f"{self.bot_id} @ {self.day:%Y-%m-%d} {self.campaign or '(no campaign)'}"
 
 
 class MixpanelPending(models.Model):

@@ -35,6 +35,7 @@ class Attempt:
     failure: str | None  # kind of failure, None when the owner's bot took the update
     update: dict[str, Any] | None  # extract.update_metadata, None when it was not understood
     first: bool = True  # the first attempt of this update_id (retries are not new updates)
+    filtered: bool = False  # a type only the analytics asked for: answered by the proxy, never forwarded
 
     @property
     def hour(self) -> datetime:
@@ -82,6 +83,7 @@ def attempt_parse(record: Any) -> Attempt | None:
         latency_ms=_number(outcome.get("latency_ms")),
         failure=failure,
         update=update,
+        filtered=outcome.get("filtered") is True,
     )
 
 

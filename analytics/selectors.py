@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from analytics.models import BotDailyStats, BotHourlyStats, EndUser, StatsCounters
+from analytics.models import BotDailyStats, BotHourlyStats, CohortDay, EndUser, StatsCounters
 from analytics.stats import COUNTERS, MAPS, HourCounters, merged, percentile, top
 from botpresto.bots.models import Bot
 from botpresto.core.errors import ApplicationError
@@ -74,6 +74,8 @@ def _point(start: datetime, counters: HourCounters) -> dict[str, Any]:
         "attempts": counters.attempts,
         "failures": counters.failures,
         "skipped": counters.skipped,
+        "blocks": counters.blocks,
+        "unblocks": counters.unblocks,
         "updates_by_type": counters.by_type,
         "failures_by_kind": counters.failures_by_kind,
         "latency_p50_ms": percentile(counters.latency, 0.50),
@@ -115,6 +117,8 @@ def bot_stats(*, bot: Bot, period: str, now: datetime | None = None) -> dict[str
             "users": users.filter(last_seen__gte=first).count(),
             "new_users": total.new_users,
             "blocked_users": users.filter(blocked=True).count(),
+            "blocks": total.blocks,
+            "unblocks": total.unblocks,
             "attempts": total.attempts,
             "failures": total.failures,
             "failures_by_kind": total.failures_by_kind,
@@ -128,7 +132,98 @@ def bot_stats(*, bot: Bot, period: str, now: datetime | None = None) -> dict[str
             "chat_types": total.chat_types,
         },
         "series": series,
+        "audience": bot_audience(bot=bot, now=now),
+        "retention": bot_retention(bot=bot, now=now),
     }
+
+
+# Active users: distinct users with an update in the last day, week or month (rolling, up to now).
+AUDIENCE = {"dau": timedelta(days=1), "wau": timedelta(days=7), "mau": timedelta(days=30)}
+COHORT_DAYS = 30
+CAMPAIGN_PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+
+
+def bot_audience(*, bot: Bot, now: datetime | None = None) -> dict[str, Any]:
+    """DAU, WAU and MAU as of now, and how many users have the bot blocked."""
+    now = now or timezone.now()
+    counts = EndUser.objects.filter(bot=bot).aggregate(
+        **{name: Count("id", filter=Q(last_seen__gte=now - length)) for name, length in AUDIENCE.items()},
+        blocked_users=Count("id", filter=Q(blocked=True)),
+    )
+    return {name: counts[name] or 0 for name in (*AUDIENCE, "blocked_users")}
+
+
+def _rate(part: int, whole: int, complete: bool) -> float | None:
+    return round(part / whole, 4) if complete and whole else None
+
+
+def bot_retention(*, bot: Bot, days: int = COHORT_DAYS, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The cohorts of the last ``days`` UTC days, newest first: new users, and how many came back one and seven
+    days later. A rate is None until its day is over (a cohort of yesterday has no day-1 figure yet)."""
+    today = _floor(now or timezone.now(), timedelta(days=1))
+    rows = (
+        CohortDay.objects.filter(bot=bot, day__gte=today - timedelta(days=days - 1))
+        .values("day")
+        .annotate(cohort=Sum("new_users"), d1=Sum("retained_d1"), d7=Sum("retained_d7"))
+        .filter(cohort__gt=0)
+        .order_by("-day")
+    )
+    return [
+        {
+            "day": row["day"],
+            "new_users": row["cohort"],
+            "retained_d1": row["d1"],
+            "retained_d7": row["d7"],
+            "d1_rate": _rate(row["d1"], row["cohort"], row["day"] + timedelta(days=2) <= today),
+            "d7_rate": _rate(row["d7"], row["cohort"], row["day"] + timedelta(days=8) <= today),
+        }
+        for row in rows
+    ]
+
+
+def bot_campaigns(*, bot: Bot, period: str = "30d", now: datetime | None = None) -> dict[str, Any]:
+    """Per deep-link campaign ("" for users who came without one) over the last 7, 30 or 90 UTC days: users it
+    brought, its users active in the period, and day-1 and day-7 retention of the cohorts whose day is over."""
+    now = now or timezone.now()
+    today = _floor(now, timedelta(days=1))
+    first = today - timedelta(days=CAMPAIGN_PERIODS[period] - 1)
+    d1_done, d7_done = today - timedelta(days=2), today - timedelta(days=8)
+    cohorts = (
+        CohortDay.objects.filter(bot=bot, day__gte=first)
+        .values("campaign")
+        .annotate(
+            brought=Sum("new_users"),
+            d1_cohort=Sum("new_users", filter=Q(day__lte=d1_done)),
+            d1=Sum("retained_d1", filter=Q(day__lte=d1_done)),
+            d7_cohort=Sum("new_users", filter=Q(day__lte=d7_done)),
+            d7=Sum("retained_d7", filter=Q(day__lte=d7_done)),
+        )
+    )
+    active = dict(
+        EndUser.objects.filter(bot=bot, last_seen__gte=first)
+        .values("campaign")
+        .annotate(n=Count("id"))
+        .values_list("campaign", "n")
+    )
+    rows = [
+        {
+            "campaign": row["campaign"],
+            "new_users": row["brought"] or 0,
+            "active_users": active.get(row["campaign"], 0),
+            "d1_rate": _rate(row["d1"] or 0, row["d1_cohort"] or 0, True),
+            "d7_rate": _rate(row["d7"] or 0, row["d7_cohort"] or 0, True),
+        }
+        for row in cohorts
+    ]
+    # Campaigns that brought nobody in the period whose earlier users are still active.
+    listed = {row["campaign"] for row in rows}
+    rows += [
+        {"campaign": name, "new_users": 0, "active_users": n, "d1_rate": None, "d7_rate": None}
+        for name, n in active.items()
+        if name not in listed
+    ]
+    rows.sort(key=lambda row: (row["campaign"] == "", -row["new_users"], row["campaign"]))
+    return {"period": period, "start": first, "end": now, "campaigns": rows}
 
 
 def end_users_for_bot(

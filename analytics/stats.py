@@ -19,7 +19,18 @@ BUCKETS = len(LATENCY_EDGES_MS) + 1
 MAP_CAP = 100
 OTHER = "_other"
 
-COUNTERS = ("updates", "attempts", "failures", "users", "day_users", "new_users", "skipped", "mixpanel_dropped")
+COUNTERS = (
+    "updates",
+    "attempts",
+    "failures",
+    "users",
+    "day_users",
+    "new_users",
+    "skipped",
+    "mixpanel_dropped",
+    "blocks",
+    "unblocks",
+)
 MAPS = ("by_type", "failures_by_kind", "commands", "languages", "chat_types")
 
 
@@ -43,6 +54,8 @@ class HourCounters:
     new_users: int = 0
     skipped: int = 0
     mixpanel_dropped: int = 0
+    blocks: int = 0
+    unblocks: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
     failures_by_kind: dict[str, int] = field(default_factory=dict)
     commands: dict[str, int] = field(default_factory=dict)

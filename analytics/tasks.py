@@ -19,6 +19,8 @@ def analytics_mixpanel_send_task() -> None:
 
 @app.task
 def analytics_stats_prune_task() -> None:
+    from analytics.audience import cohorts_prune
     from analytics.services import stats_prune
 
     stats_prune()
+    cohorts_prune()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("botpresto.bots.api_urls")),
     path("", include("analytics.api_urls")),
+    path("", include("botpresto.notifications.api_urls")),
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="api_schema"),
     path(
         "docs/",

@@ -7,6 +7,7 @@ No app code is imported here. The encryption key ring is parsed when the apps lo
 from __future__ import annotations
 
 import ipaddress
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -246,6 +247,21 @@ for _range in PROXY_TELEGRAM_SOURCE_RANGES:
 PROXY_FORWARDED_FOR_HEADER = text("PROXY_FORWARDED_FOR_HEADER")
 NOTICE_COOLDOWN_SECONDS = number("NOTICE_COOLDOWN_SECONDS", 600, minimum=0)
 ALERT_AFTER_FAILURES = number("ALERT_AFTER_FAILURES", 3, minimum=1)
+# The operator's Telegram bot that sends owners their alerts (empty: no Telegram channel). See alert_bot_setup.
+ALERT_BOT_TOKEN = text("ALERT_BOT_TOKEN")
+ALERT_WEBHOOK_TIMEOUT = number("ALERT_WEBHOOK_TIMEOUT", 5.0, minimum=0.5, maximum=30.0)
+
+# --- Metrics for operators (botpresto.core.metrics) -----------------------------------------------
+# Every process of a host (web, proxy, worker) writes its metrics to files here, and a scrape adds them
+# up (prometheus-client's multiprocess mode). Empty it when all of the host's roles are stopped.
+# METRICS_ENABLED=false: no process counts anything (make bench measures what counting costs against it).
+METRICS_DIR = text("METRICS_DIR", str(VAR_DIR / "metrics")) if flag("METRICS_ENABLED", True) else ""
+if METRICS_DIR:
+    Path(METRICS_DIR).mkdir(parents=True, exist_ok=True)
+    # Read when prometheus_client is imported, which no module does before these settings are loaded.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+# GET /metrics with "Authorization: Bearer <METRICS_TOKEN>" (or as staff); empty: only staff's session.
+METRICS_TOKEN = text("METRICS_TOKEN")
 
 # --- Pages, auth and the API ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -325,6 +341,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BotStatusEnum": "botpresto.bots.models.Bot.Status",
         "BotModeEnum": "botpresto.bots.models.Bot.Mode",
+        "AlertKindEnum": "botpresto.notifications.models.OwnerAlert.Kind",
     },
 }
 

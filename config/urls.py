@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.throttling import login_rate_limited
+from botpresto.core.views import metrics
 
 urlpatterns = [
     path("", include("proxy.urls")),  # first: the hot path resolves in one step
     # The admin shares the login's bounds (axes covers it as a Django login too).
     path("admin/login/", login_rate_limited(admin.site.login)),
     path("admin/", admin.site.urls),
+    path("metrics", metrics, name="metrics"),
+    path("", include("botpresto.notifications.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("config.api_urls")),
     path("", include("botpresto.bots.urls")),

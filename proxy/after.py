@@ -15,12 +15,13 @@ import time
 from typing import Any
 
 from analytics.extract import update_metadata
+from botpresto.core.metrics import forward_observe
 from botpresto.notifications.notices import notice_target, notice_unblock_record
 from proxy import health as endpoint_health
 from proxy.outbox import outbox
 from proxy.recorder import recorder
-from proxy.routes import Route
-from proxy.upstream import TOO_LARGE, Outcome
+from proxy.routes import BACK_LOOK_SECONDS, Route
+from proxy.upstream import OVERLOAD, TOO_LARGE, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Health:
     def reset(self) -> None:
         self.last_success_note: dict[int, float] = {}
         self.failing: set[int] = set()
+        self.last_failure: dict[int, float] = {}  # unix time of the bot's last failed forward in this process
 
     def success(self, route: Route, at: float) -> None:
         bot_id = route.bot_id
@@ -50,6 +52,7 @@ class Health:
 
     def failure(self, route: Route, outcome: Outcome, meta: dict[str, Any] | None, at: float) -> None:
         self.failing.add(route.bot_id)
+        self.last_failure[route.bot_id] = at
         target = notice_target(meta) if route.notices else None
         outbox.put(
             _failure,
@@ -84,6 +87,24 @@ def _failure(
     )
 
 
+def _back_look(route: Route, meta: dict[str, Any], received_at: float) -> None:
+    """An update went through: a chat told the bot was down may be owed a "we're back".
+
+    Only for bots whose users were told in the last day (the route table knows within a second
+    of the first notice), or that this process saw fail in that time: updates that get through
+    in that second are not missed by the process that saw the failures.
+    """
+    failed_here = health.last_failure.get(route.bot_id, 0.0) + BACK_LOOK_SECONDS
+    if received_at < max(route.back_until, failed_here):
+        target = notice_target(meta)
+        if target is not None and target.back_chat is not None:
+            outbox.put(_back, route.bot_id, target.back_chat)
+
+
+def _back(bot_id: int, chat_id: int) -> None:
+    endpoint_health.back_record(bot_id=bot_id, chat_id=chat_id)
+
+
 def _unblocked(bot_id: int, chat_id: int) -> None:
     notice_unblock_record(bot_id=bot_id, chat_id=chat_id)
 
@@ -104,20 +125,23 @@ def _parse(body: bytes | None, route: Route) -> tuple[dict[str, Any] | None, boo
 def finish(route: Route, body: bytes | None, outcome: Outcome, received_at: float) -> None:
     try:
         meta, malformed = _parse(body, route)
+        result: dict[str, Any] = {
+            "status": outcome.status,
+            "upstream_status": outcome.upstream_status,
+            "latency_ms": round(outcome.latency_ms, 2),
+            "error": outcome.error,
+        }
+        if outcome.filtered:
+            result["filtered"] = True
         recorder.put(
-            {
-                "bot": route.uuid,
-                "received_at": received_at,
-                "outcome": {
-                    "status": outcome.status,
-                    "upstream_status": outcome.upstream_status,
-                    "latency_ms": round(outcome.latency_ms, 2),
-                    "error": outcome.error,
-                },
-                "update": meta,
-                "malformed": malformed,
-            }
+            {"bot": route.uuid, "received_at": received_at, "outcome": result, "update": meta, "malformed": malformed}
         )
+        delivered = not outcome.filtered and outcome.error not in (OVERLOAD, TOO_LARGE)  # the endpoint was asked
+        forward_observe(
+            outcome="filtered" if outcome.filtered else outcome.error or "delivered",
+            seconds=outcome.latency_ms / 1000 if delivered else None,
+        )
+        # A filtered update never reached the endpoint: it says nothing of the endpoint's health.
         if outcome.failed and outcome.error != TOO_LARGE:  # the endpoint is not to blame for a 413
             logger.warning(
                 "proxy_forward_failed bot=%s error=%s status=%s upstream_status=%s latency_ms=%.1f",
@@ -128,7 +152,9 @@ def finish(route: Route, body: bytes | None, outcome: Outcome, received_at: floa
                 outcome.latency_ms,
             )
             health.failure(route, outcome, meta, received_at)
-        elif not outcome.failed:
+        elif not outcome.failed and not outcome.filtered:
+            if route.back and meta:
+                _back_look(route, meta, received_at)
             health.success(route, received_at)
         if meta and meta.get("type") == "my_chat_member" and meta.get("member_status") == "member":
             chat = meta.get("chat") or {}

@@ -18,6 +18,7 @@ under /proxy/ and the body they read.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,20 @@ def _bot_key(path: str) -> str | None:
         return None
 
 
+def _unforwarded(body: bytes, kinds: frozenset[str]) -> bool:
+    """Whether the update is of a type the owner did not ask for (we subscribed the bot to it).
+
+    The byte search costs next to nothing and almost never matches; only then is the body parsed.
+    """
+    if not any(f'"{kind}"'.encode() in body for kind in kinds):
+        return False
+    try:
+        update = json.loads(body)
+    except (ValueError, RecursionError):
+        return False  # the endpoint gets what we cannot read
+    return isinstance(update, dict) and any(kind in update for kind in kinds)
+
+
 def update_forward(meta: Mapping[str, str], path: str, body: bytes | None, refusal: str | None = None) -> Answer:
     """Check, forward, relay. ``refusal`` says why the adapter could not read a whole body (body is None)."""
     received_at = time.time()
@@ -104,6 +119,8 @@ def update_forward(meta: Mapping[str, str], path: str, body: bytes | None, refus
         return _reject(400, refusal or "body", route.uuid, address)
     if not tenant_rate.allow(route.tenant_id, received_at):
         return _reject(429, "tenant_rate", route.uuid, address, retry=True)
+    if route.unforwarded and _unforwarded(body, route.unforwarded):
+        return _relay(route, Outcome(status=200, filtered=True), body, received_at)
 
     if not in_flight.enter(route.bot_id):
         outcome = Outcome(status=503, retry_after=str(settings.PROXY_RETRY_AFTER), error=OVERLOAD)

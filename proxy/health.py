@@ -14,12 +14,14 @@ from django.conf import settings
 from django.core.cache import cache
 
 from botpresto.core.enqueue import task_send
+from botpresto.notifications.back import back_claim
 from botpresto.notifications.notices import delivered_at, delivered_mark
 
 DAY = 24 * 3600
 FAILING_TASK = "botpresto.bots.tasks.bot_endpoint_failing_task"
 RECOVERED_TASK = "botpresto.bots.tasks.bot_endpoint_recovered_task"
 NOTICE_TASK = "botpresto.notifications.tasks.notice_send_task"
+BACK_TASK = "botpresto.notifications.tasks.notice_back_send_task"
 
 
 def _key(name: str, bot_id: int, *parts: object) -> str:
@@ -59,3 +61,10 @@ def success_record(*, bot_id: int, at: float, failing: bool) -> None:
     if failing:
         held = int((cache.get(_key("down", bot_id)) or {}).get("held", 0))
         task_send(RECOVERED_TASK, bot_id, at, held)
+
+
+def back_record(*, bot_id: int, chat_id: int) -> None:
+    """An update of a chat went through: if it was told the bot is down, it hears it is back (once)."""
+    language = back_claim(bot_id=bot_id, chat_id=chat_id)
+    if language is not None:
+        task_send(BACK_TASK, bot_id, chat_id, language)

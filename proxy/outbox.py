@@ -18,6 +18,8 @@ from typing import Any
 
 from django.db import connections
 
+from botpresto.core.metrics import SIDE_WORK_DROPPED
+
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED = 10_000
@@ -104,6 +106,7 @@ class Outbox:
 
     def _drop(self, reason: str, work: str = "") -> None:
         self.dropped += 1
+        SIDE_WORK_DROPPED.inc()
         now = time.monotonic()
         if now - self._last_log > _LOG_EVERY:  # one line per ten seconds, not one per update
             self._last_log = now

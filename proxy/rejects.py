@@ -11,6 +11,8 @@ import threading
 import time
 from collections import Counter
 
+from botpresto.core.metrics import REJECTED
+
 logger = logging.getLogger("proxy.rejects")
 
 INTERVAL = 10.0  # seconds summarised in one line
@@ -27,6 +29,7 @@ class Rejects:
         self._since = time.monotonic()
 
     def note(self, reason: str, bot: str, source: str) -> None:
+        REJECTED.labels(reason=reason).inc()
         with self._lock:
             self._counts[reason] += 1
             detailed = self._counts[reason] <= DETAILED

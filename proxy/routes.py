@@ -27,7 +27,9 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from botpresto.bots.models import Bot
+from botpresto.bots.subscription import subscription_for
 from botpresto.core.crypto import DecryptionError
+from botpresto.core.metrics import routes_observe
 from proxy.rejects import rejects
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ NEGATIVE_SECONDS = 5.0
 NEGATIVE_MAX = 10_000
 # Rows saved just before the last refresh may commit just after it: look back this far.
 MARGIN = timedelta(seconds=10)
+# How long after users were told the bot is down their successful updates may owe them a "we're back".
+BACK_LOOK_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,11 @@ class Route:
     notices: bool  # token mode, notices on, a token that still works
     failing: bool  # the endpoint is failing (the owners were alerted): a success ends it
     updated_at: datetime
+    # Update types we subscribed the bot to for the analytics, not asked for by its owner: never forwarded.
+    unforwarded: frozenset[str] = frozenset()
+    back: bool = False  # "we're back" is on (token mode)
+    # Users were told the bot was down: until this time (unix) successes are looked at.
+    back_until: float = 0.0
 
 
 class CertificateFiles:
@@ -106,6 +115,10 @@ def _bots() -> QuerySet[Bot]:
         "username",
         "notices_enabled",
         "endpoint_failing_since",
+        "original_url",
+        "original_allowed_updates",
+        "back_enabled",
+        "users_told_at",
         "updated_at",
     ).annotate(has_token=ExpressionWrapper(Q(token__isnull=False), output_field=BooleanField()))
 
@@ -208,6 +221,7 @@ class RouteTable:
             self._watermark = max((bot.updated_at for bot in bots), default=None)
             self._last_full_check = time.monotonic()
             self._loaded = True
+        routes_observe(size=len(self._routes))
         logger.info("routes_loaded bots=%d unreadable=%d", len(self._routes), len(self.unreadable))
 
     def refresh(self) -> None:
@@ -242,6 +256,7 @@ class RouteTable:
         newest = max((updated_at for _, updated_at in rows), default=None)
         if newest is not None and (self._watermark is None or newest > self._watermark):
             self._watermark = newest
+        routes_observe(size=len(self._routes))
 
     def _is_stale(self, key: str, updated_at: datetime) -> bool:
         route = self._routes.get(key)
@@ -284,6 +299,13 @@ class RouteTable:
             ),
             failing=bot.endpoint_failing_since is not None,
             updated_at=bot.updated_at,
+            back=bot.back_enabled and bot.is_token_mode,
+            back_until=bot.users_told_at.timestamp() + BACK_LOOK_SECONDS if bot.users_told_at else 0.0,
+            unforwarded=(
+                subscription_for(original_url=str(bot.original_url), original=bot.original_allowed_updates).unforwarded
+                if bot.is_token_mode
+                else frozenset()
+            ),
         )
 
     # --- the background refresher -------------------------------------------------

@@ -7,6 +7,9 @@ server's entry point (config.wsgi) starts them before the first update is served
 
 from __future__ import annotations
 
+import atexit
+
+from botpresto.core.metrics import process_dead
 from proxy.outbox import outbox
 from proxy.recorder import recorder
 from proxy.routes import table
@@ -14,6 +17,8 @@ from proxy.routes import table
 
 def proxy_start() -> None:
     """Start this process's threads (idempotent)."""
+    if not table.refreshing:
+        atexit.register(process_dead)  # its route-table gauges stop counting with it
     table.start()
     recorder.start()
     outbox.start()

@@ -123,6 +123,7 @@ class Outcome:
     upstream_status: int | None = None
     error: str | None = None
     latency_ms: float = 0.0
+    filtered: bool = False  # a type the owner did not ask for: answered 200 here, never forwarded
 
     @property
     def failed(self) -> bool:
@@ -217,3 +218,24 @@ def forward(route: Route, body: bytes, content_type: str | None) -> Outcome:
     # 3xx, 410 (Telegram drops a webhook after a day of them) and every other non-2xx: a 502 to retry.
     kind = REDIRECT if 300 <= status <= 399 else GONE if status == 410 else HTTP_STATUS
     return Outcome(status=502, retry_after=_retry_after(), upstream_status=status, error=kind, latency_ms=latency_ms)
+
+
+def guarded_post(
+    url: str, body: bytes, headers: dict[str, str], *, timeout: float, ca_certs: str | None = None
+) -> urllib3.BaseHTTPResponse:
+    """POST through the same guarded pool as the forward (outgoing alert webhooks): the name is resolved again
+    at each new connection and only an allowed address is used; no redirect is followed. Raises urllib3's
+    errors (AddressRefused for an address we never connect to)."""
+    scheme, host, port, uri = _target(url)
+    verify = {"ca_certs": ca_certs or certifi.where()} if scheme == "https" else None
+    pool = manager.connection_from_host(host, port, scheme, pool_kwargs=verify)
+    return pool.urlopen(
+        "POST",
+        uri,
+        body=body,
+        headers={"User-Agent": "BotPresto", **headers},
+        timeout=urllib3.Timeout(connect=min(timeout, settings.PROXY_CONNECT_TIMEOUT), read=timeout),
+        retries=False,
+        redirect=False,
+        assert_same_host=False,
+    )

@@ -122,6 +122,20 @@ def wrk(url: str, script: Path, connections: int, duration: float) -> dict[str, 
     return data
 
 
+def cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the processes of a process group (a server and its workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The median run by throughput: steadier than one run on a machine shared with others."""
     ordered = sorted(runs, key=lambda r: r["rps"])
@@ -158,6 +172,51 @@ def hang_client(url: str, secret: str, connections: int, duration: float) -> Non
     for thread in threads:
         thread.start()
     time.sleep(duration)
+
+
+def finish_cost(rounds: int = 5, updates: int = 20_000) -> None:
+    """CPU µs of the after-answer work per update in this process (parse, record, metrics): the steady measure.
+
+    Prints the best of ``rounds``; run once with metrics on and once with METRICS_ENABLED=false.
+    """
+    import datetime
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from proxy import after
+    from proxy.recorder import recorder
+    from proxy.routes import Route
+    from proxy.upstream import Outcome
+
+    route = Route(
+        bot_id=1,
+        uuid="00000000-0000-4000-8000-000000000001",
+        status="active",
+        tenant_id=1,
+        upstream_url="http://127.0.0.1:9/",
+        proxy_secret=b"x",
+        endpoint_secret=None,
+        verify=True,
+        telegram_id=1,
+        username="bench_bot",
+        notices=False,
+        failing=False,
+        updated_at=datetime.datetime.now(datetime.UTC),
+    )
+    outcome = Outcome(status=200, upstream_status=200, latency_ms=3.2)
+    after.outbox.put = lambda *args: None  # type: ignore[method-assign]  # no side-work thread here
+    bodies = [(UPDATE % (n, n, 1767000000)).encode() for n in range(updates)]
+    results = []
+    for _ in range(rounds):
+        began = time.process_time()
+        for body in bodies:
+            after.finish(route, body, outcome, 1767000000.0)
+        results.append((time.process_time() - began) / updates * 1e6)
+        recorder.reset()
+    print(json.dumps({"finish_us": min(results)}))
 
 
 def setup_database(env: dict[str, str], endpoint_port: int, slow_bots: int) -> dict[str, Any]:
@@ -269,16 +328,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--slow-bots", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="fast-path runs per server; the median is kept")
-    parser.add_argument("--only", default="", help="comma-separated: fast,slow,isolation,drain")
+    parser.add_argument("--only", default="", help="comma-separated: fast,metrics,slow,isolation,drain")
     parser.add_argument("--hang-client", nargs=4, metavar=("URL", "SECRET", "CONNECTIONS", "SECONDS"))
+    parser.add_argument("--finish-cost", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.finish_cost:
+        finish_cost()
+        return
     if args.hang_client:
         url, secret, connections, seconds = args.hang_client
         hang_client(url, secret, int(connections), float(seconds))
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    only = set(filter(None, args.only.split(","))) or {"fast", "slow", "isolation", "drain"}
+    only = set(filter(None, args.only.split(","))) or {"fast", "metrics", "slow", "isolation", "drain"}
 
     var = ROOT / "var" / "bench"
     var.mkdir(parents=True, exist_ok=True)
@@ -320,13 +383,33 @@ def main() -> None:
         redis_clear(redis_url)
 
         proxy_port, minimal_port, minimal3_port = free_port(), free_port(), free_port()
+        unmetered_port = free_port()
+        # A fresh one (no other run's files to add up), in memory where there is a tmpfs, as the README advises.
+        shm = Path("/dev/shm")
+        env["METRICS_DIR"] = tempfile.mkdtemp(prefix="bench-metrics-", dir=shm if shm.is_dir() else tmp)
+        stack.callback(shutil.rmtree, env["METRICS_DIR"], True)
         gunicorn = [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
         proxy_command = (
             proxy_role(proxy_port)
             if args.server == "granian"
             else [*gunicorn, "--bind", f"127.0.0.1:{proxy_port}", "config.wsgi"]
         )
-        start(stack, proxy_command, {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"}, var / "proxy.log")
+        metered_server = start(
+            stack, proxy_command, {**env, "PUBLIC_URL": f"http://127.0.0.1:{proxy_port}"}, var / "proxy.log"
+        )
+        groups = {"metered": metered_server.pid}
+        if "metrics" in only:  # the same proxy role counting nothing (METRICS_ENABLED=false): what the metrics cost
+            unmetered = (
+                [*proxy_role(unmetered_port)]
+                if args.server == "granian"
+                else [*gunicorn, "--bind", f"127.0.0.1:{unmetered_port}", "config.wsgi"]
+            )
+            groups["unmetered"] = start(
+                stack,
+                unmetered,
+                {**env, "PUBLIC_URL": f"http://127.0.0.1:{unmetered_port}", "METRICS_ENABLED": "false"},
+                var / "proxy-unmetered.log",
+            ).pid
         fast_uuid, fast_secret = bots["fast"]
         for port, client in ((minimal_port, "requests"), (minimal3_port, "urllib3")):
             start(
@@ -340,7 +423,7 @@ def main() -> None:
                 },
                 var / f"minimal-{client}.log",
             )
-        for port in (proxy_port, minimal_port, minimal3_port):
+        for port in (proxy_port, minimal_port, minimal3_port, *([unmetered_port] if "metrics" in only else [])):
             wait_port(port)
 
         tmpdir = Path(tmp)
@@ -370,6 +453,32 @@ def main() -> None:
                         results.setdefault(f"{name} c{connections}", []).append(wrk(url, fast, connections, duration))
                 for name in ("minimal", "minimal-urllib3", "proxy"):
                     results[f"{name} c{connections}"] = best(results[f"{name} c{connections}"])
+        if "metrics" in only:
+            unmetered_url = f"http://127.0.0.1:{unmetered_port}"
+            wrk(unmetered_url, fast, 16, 2)
+            for connections in (16, 64):
+                # Interleaved, each pair back to back and in alternating order (on-off, off-on): a neighbour's
+                # load spike, or load that grows over the rounds, hits both alike.
+                pair = [("metered", proxy_url), ("unmetered", unmetered_url)]
+                for round_ in range(args.rounds):
+                    for name, url in pair if round_ % 2 == 0 else pair[::-1]:
+                        used = cpu_seconds(groups[name])
+                        run = wrk(url, fast, connections, duration)
+                        # CPU per update barely moves with the neighbours' load, unlike throughput.
+                        run["cpu_us"] = (cpu_seconds(groups[name]) - used) / run["requests"] * 1e6
+                        run["load"] = os.getloadavg()[0]
+                        results.setdefault(f"{name} c{connections}", []).append(run)
+        if "metrics" in only:
+            for name, enabled in (("finish on", "true"), ("finish off", "false")):
+                done = subprocess.run(
+                    [PYTHON, __file__, "--finish-cost"],
+                    env={**env, "METRICS_ENABLED": enabled},
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                results[name] = json.loads(done.stdout.strip().splitlines()[-1])["finish_us"]
         if "slow" in only or "isolation" in only:
             results["slow"] = wrk(proxy_url, slow, 200, duration)
         if "isolation" in only:
@@ -413,6 +522,39 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
                     f"| {label} | {connections} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | "
                     f"{r['non2xx'] + r['errors']} | {r['rps'] / direct['rps']:.0%} | {vs_min} | {vs_min3} |"
                 )
+
+    def cpu(runs: list[dict[str, Any]]) -> float:
+        return float(sorted(r["cpu_us"] for r in runs)[len(runs) // 2])
+
+    if "metered c16" in results:
+        print(f"\nmetrics on against off (METRICS_ENABLED=false), {args.rounds} interleaved runs each, medians\n")
+        print(
+            "| conns | req/s on | req/s off | on / off | median of pair ratios | p50 ms on | p50 ms off "
+            "| proxy CPU µs per update on / off | load average during the runs |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for connections in (16, 64):
+            on, off = results[f"metered c{connections}"], results[f"unmetered c{connections}"]
+            rps_on = sorted(r["rps"] for r in on)[len(on) // 2]
+            rps_off = sorted(r["rps"] for r in off)[len(off) // 2]
+            p50_on = sorted(r["p50"] for r in on)[len(on) // 2]
+            p50_off = sorted(r["p50"] for r in off)[len(off) // 2]
+            loads = sorted(r["load"] for r in on + off)
+            pairs = sorted(a["rps"] / b["rps"] for a, b in zip(on, off, strict=True))
+            print(
+                f"| {connections} | {rps_on:.0f} | {rps_off:.0f} | {rps_on / rps_off:.1%} | "
+                f"{pairs[len(pairs) // 2]:.1%} | {ms(p50_on)} | {ms(p50_off)} | {cpu(on):.0f} / {cpu(off):.0f} "
+                f"({cpu(on) / cpu(off) - 1:+.1%}) | {loads[0]:.1f}-{loads[-1]:.1f} "
+                f"(median {loads[len(loads) // 2]:.1f}) |"
+            )
+    if "finish on" in results:
+        on, off = results["finish on"], results["finish off"]
+        cpu_per_update = cpu(results["unmetered c16"]) if "unmetered c16" in results else None
+        share = f", {(on - off) / cpu_per_update:.2%} of the proxy's CPU per update" if cpu_per_update else ""
+        print(
+            f"\nafter-answer work per update, in one process (best of 5 x 20000): {on:.1f} µs with metrics, "
+            f"{off:.1f} µs without: {on - off:.1f} µs{share}"
+        )
     if "slow" in results:
         ideal = 200 / 0.2
         print(

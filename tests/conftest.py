@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,21 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["ENCRYPTION_KEYS"] = settings.ENCRYPTION_KEYS = TEST_ENCRYPTION_KEYS
     # Every test makes several people; a deliberately slow hasher would dominate the run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _metrics_forget_dead_processes(settings.METRICS_DIR)
+
+
+def _metrics_forget_dead_processes(directory: str) -> None:
+    """Live gauges of processes that died without saying so (an earlier run, killed) would still count."""
+    from prometheus_client import multiprocess
+
+    for path in Path(directory or "/nonexistent").glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)
+        except PermissionError:
+            pass
 
 
 @dataclass

@@ -36,6 +36,7 @@ class BotOutputSerializer(serializers.Serializer):
     has_endpoint_secret = serializers.SerializerMethodField()
     has_mixpanel_token = serializers.SerializerMethodField()
     notices_enabled = serializers.BooleanField()
+    back_enabled = serializers.BooleanField(help_text="Users told the bot was down hear once that it is back.")
     created_at = serializers.DateTimeField()
     proxy_secret = serializers.SerializerMethodField(help_text="Manual mode only: the secret to give setWebhook.")
     set_webhook_command = serializers.SerializerMethodField(help_text="Manual mode only: the call to make.")
@@ -110,6 +111,8 @@ class BotUpdateInputSerializer(StrictSerializer):
     notices_enabled = serializers.BooleanField(required=False)
     notice_texts = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     notice_default_language = _text()
+    back_enabled = serializers.BooleanField(required=False)
+    back_texts = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
 
 
 class TokenInputSerializer(StrictSerializer):

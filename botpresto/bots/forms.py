@@ -15,6 +15,7 @@ from analytics.selectors import USERS_LANGUAGE_MAX, USERS_SEARCH_MAX
 from botpresto.bots import validation as limits
 from botpresto.bots.models import Bot
 from botpresto.core.errors import ApplicationError
+from botpresto.notifications.back import BACK_DEFAULTS
 from botpresto.notifications.notices import DEFAULT_NOTICES
 
 
@@ -155,43 +156,61 @@ class NoticesForm(forms.Form):
         help_text="Users whose Telegram language is not listed below get the notice in this language.",
     )
 
+    back_enabled = forms.BooleanField(
+        label="Tell them when it is back",
+        required=False,
+        help_text="A user who was told the bot is down gets one message when their update finally goes through.",
+    )
+
     def __init__(self, *args: Any, bot: Bot, **kwargs: Any) -> None:
         kwargs.setdefault(
             "initial",
             {
                 "notices_enabled": bot.notices_enabled,
                 "notice_default_language": bot.notice_default_language,
+                "back_enabled": bot.back_enabled,
                 **{f"text_{code}": text for code, text in (bot.notice_texts or {}).items()},
+                **{f"back_{code}": text for code, text in (bot.back_texts or {}).items()},
             },
         )
         super().__init__(*args, **kwargs)
         self.notice_max = limits.NOTICE_MAX
         # The service names a text "notice_texts.<code>"; here it is the field text_<code>.
-        self.languages = list(dict.fromkeys([*DEFAULT_NOTICES, *(bot.notice_texts or {}), bot.notice_default_language]))
+        owned = [*(bot.notice_texts or {}), *(bot.back_texts or {})]
+        self.languages = list(dict.fromkeys([*DEFAULT_NOTICES, *owned, bot.notice_default_language]))
         select = self.fields["notice_default_language"].widget
         assert isinstance(select, forms.Select)
         select.choices = [(c, f"{language_name(c)} ({c})") for c in self.languages]
         for code in self.languages:
-            self.fields[f"text_{code}"] = _text(
-                max_length=limits.NOTICE_MAX,
-                label=f"{language_name(code)} ({code})",
-                widget=forms.Textarea(
-                    attrs={"rows": 2, "dir": "auto", "lang": code, "placeholder": DEFAULT_NOTICES.get(code, "")}
-                ),
-            )
+            for prefix, defaults, what in (("text", DEFAULT_NOTICES, ""), ("back", BACK_DEFAULTS, ", back")):
+                self.fields[f"{prefix}_{code}"] = _text(
+                    max_length=limits.NOTICE_MAX,
+                    label=f"{language_name(code)} ({code}){what}",
+                    widget=forms.Textarea(
+                        attrs={"rows": 2, "dir": "auto", "lang": code, "placeholder": defaults.get(code, "")}
+                    ),
+                )
 
     @property
     def service_fields(self) -> dict[str, str]:
-        return {f"notice_texts.{code}": f"text_{code}" for code in self.languages}
+        return {
+            **{f"notice_texts.{code}": f"text_{code}" for code in self.languages},
+            **{f"back_texts.{code}": f"back_{code}" for code in self.languages},
+        }
 
     def text_fields(self) -> list[forms.BoundField]:
         return [self[f"text_{code}"] for code in self.languages]
+
+    def back_fields(self) -> list[forms.BoundField]:
+        return [self[f"back_{code}"] for code in self.languages]
 
     def changes(self) -> dict[str, Any]:
         return {
             "notices_enabled": self.cleaned_data["notices_enabled"],
             "notice_default_language": self.cleaned_data["notice_default_language"],
             "notice_texts": {code: self.cleaned_data[f"text_{code}"] for code in self.languages},
+            "back_enabled": self.cleaned_data["back_enabled"],
+            "back_texts": {code: self.cleaned_data[f"back_{code}"] for code in self.languages},
         }
 
     def preview(self) -> list[NoticePreview]:

@@ -18,7 +18,10 @@ from django.db.models.functions import Mod
 from django.utils import timezone
 
 from botpresto.bots.models import Bot, MaintenanceWindow
+from botpresto.bots.services import webhook_subscription, webhook_subscription_refresh
 from botpresto.bots.states import CONNECTED, bot_mark_token_revoked, bot_mark_webhook_changed
+from botpresto.bots.subscription import subscribed
+from botpresto.core.errors import ApplicationError
 from botpresto.core.telegram import RateLimited, TelegramError, TokenRevoked, WebhookInfo, telegram
 from botpresto.core.throttle import TELEGRAM_BULK, throttle_acquire, throttle_pause
 
@@ -75,6 +78,12 @@ def webhook_health_check(*, bot: Bot) -> str:
     if info.url != bot.proxy_url:
         bot_mark_webhook_changed(bot=bot)
         return "webhook_changed"
+    if not subscribed(info.allowed_updates, webhook_subscription(bot=bot)):
+        throttle_acquire(bucket=TELEGRAM_BULK, rate=settings.MAINTENANCE_CALLS_PER_SECOND)
+        try:
+            webhook_subscription_refresh(bot=bot, info=info)
+        except ApplicationError as exc:  # tried again at its next turn
+            logger.info("webhook_subscription_refresh_failed bot=%s error=%s", bot.uuid, exc.code)
     return "delivery_problem" if problem else "ok"
 
 

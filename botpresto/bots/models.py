@@ -66,6 +66,11 @@ class Bot(models.Model):
     notices_enabled = models.BooleanField(default=True)
     notice_texts = models.JSONField(default=dict, blank=True, help_text="Language code → notice text.")
     notice_default_language = models.CharField(max_length=16, default="en")
+    # "We're back": users told the bot was down hear once that it works again (off by default).
+    back_enabled = models.BooleanField(default=False)
+    back_texts = models.JSONField(default=dict, blank=True, help_text='Language code → "we\'re back" text.')
+    # When users were last told the bot is down: for a day after, the proxy looks for their updates going through.
+    users_told_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Tenant
 from botpresto.bots import states
 from botpresto.bots.models import Bot
+from botpresto.bots.subscription import allowed_updates_to_restore, subscribed, subscription_for
 from botpresto.bots.validation import (
     SECRET_ALPHABET,
     certificate_check,
@@ -55,6 +56,8 @@ EDITABLE = (
     "notices_enabled",
     "notice_texts",
     "notice_default_language",
+    "back_enabled",
+    "back_texts",
 )
 
 
@@ -306,8 +309,18 @@ def _token_mode_required(bot: Bot) -> str:
     return str(bot.token)
 
 
+def webhook_subscription(*, bot: Bot) -> list[str]:
+    """The update types a webhook of ours registers (botpresto.bots.subscription)."""
+    return subscription_for(
+        original_url=str(bot.original_url or ""), original=bot.original_allowed_updates
+    ).allowed_updates
+
+
 def webhook_register(*, bot: Bot, rotate_secret: bool = True) -> Bot:
     """Point the bot's webhook at our proxy with the original limits, verify it, mark the bot active.
+
+    It is subscribed to the owner's update types and those the analytics need
+    (botpresto.bots.subscription); the proxy forwards only the owner's.
 
     A fresh secret is saved before the call, so should we crash after it the row holds
     the secret Telegram now sends; until the call, Telegram's updates carry the old one,
@@ -323,7 +336,7 @@ def webhook_register(*, bot: Bot, rotate_secret: bool = True) -> Bot:
             url=bot.proxy_url,
             secret_token=str(bot.proxy_secret),
             max_connections=bot.original_max_connections,
-            allowed_updates=bot.original_allowed_updates,
+            allowed_updates=webhook_subscription(bot=bot),
         )
         info = telegram.get_webhook_info(token)
     if info.url != bot.proxy_url:
@@ -332,8 +345,29 @@ def webhook_register(*, bot: Bot, rotate_secret: bool = True) -> Bot:
     return bot
 
 
+def webhook_subscription_refresh(*, bot: Bot, info: WebhookInfo) -> bool:
+    """Subscribe a webhook of ours to what it should be, if Telegram reports otherwise (bots connected before
+    the analytics asked for more); the URL, our secret and the limits stay. Returns whether it changed."""
+    wanted = webhook_subscription(bot=bot)
+    if info.url != bot.proxy_url or subscribed(info.allowed_updates, wanted):
+        return False
+    with telegram_errors():
+        telegram.set_webhook(
+            _token_mode_required(bot),
+            url=bot.proxy_url,
+            secret_token=str(bot.proxy_secret),
+            max_connections=bot.original_max_connections,
+            allowed_updates=wanted,
+        )
+    logger.info("webhook_subscription_refreshed bot=%s", bot.uuid)
+    return True
+
+
 def webhook_restore(*, bot: Bot) -> None:
-    """Put the bot's webhook back exactly as it was before we took it (or delete it)."""
+    """Put the bot's webhook back exactly as it was before we took it (or delete it).
+
+    ``allowed_updates`` is always sent: left out, Telegram would keep the list we subscribed it to.
+    """
     token = _token_mode_required(bot)
     with telegram_errors():
         if not bot.original_url:
@@ -344,7 +378,7 @@ def webhook_restore(*, bot: Bot) -> None:
             url=str(bot.original_url),
             secret_token=str(bot.endpoint_secret) if bot.endpoint_secret else None,
             max_connections=bot.original_max_connections,
-            allowed_updates=bot.original_allowed_updates,
+            allowed_updates=allowed_updates_to_restore(bot.original_allowed_updates),
             ip_address=bot.original_ip_address or None,
             certificate=bot.certificate.encode() if bot.original_has_certificate and bot.certificate else None,
         )
@@ -397,9 +431,12 @@ def bot_reconnect(*, bot: Bot, adopt_current: bool = False) -> Bot:
         with telegram_errors():
             info = telegram.get_webhook_info(_token_mode_required(bot))
         if info.url and not _is_our_proxy_url(info.url):
+            ours = webhook_subscription(bot=bot)
+            # Whoever set the new webhook and left allowed_updates out kept our list: the owner's is the one we had.
+            if not (ours and subscribed(info.allowed_updates, ours)):
+                bot.original_allowed_updates = info.allowed_updates
             bot.original_url = bot.upstream_url = url_check(info.url)
             bot.original_max_connections = info.max_connections
-            bot.original_allowed_updates = info.allowed_updates
             bot.original_ip_address = info.ip_address or ""
             bot.save(
                 update_fields=[
@@ -428,6 +465,8 @@ def bot_update(*, bot: Bot, data: dict[str, Any]) -> Bot:
         "notices_enabled": bool,
         "notice_texts": notice_texts_check,
         "notice_default_language": language_check,
+        "back_enabled": bool,
+        "back_texts": lambda texts: notice_texts_check(texts, field="back_texts"),
     }
     for name, value in data.items():
         setattr(bot, name, checks[name](value))

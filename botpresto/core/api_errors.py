@@ -14,6 +14,15 @@ from rest_framework.views import exception_handler
 from botpresto.core.errors import ApplicationError
 
 
+def _messages(errors: Any) -> list[str]:
+    """A field's errors as a flat list of messages (a list field's item errors come nested by index)."""
+    if isinstance(errors, dict):
+        return [message for value in errors.values() for message in _messages(value)]
+    if isinstance(errors, list):
+        return [message for value in errors for message in _messages(value)]
+    return [str(errors)]
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error reads ``{"code": ..., "detail": ..., "fields": {...}}``."""
     fields: dict[str, Any]
@@ -33,9 +42,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
-        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        first = next(iter(fields.values()), ["Invalid input."])
-        message = first[0] if isinstance(first, list) and first else str(first)
+        raw = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        fields = {name: _messages(errors) for name, errors in raw.items()}
+        message = next((m for errors in fields.values() for m in errors), "Invalid input.")
         response.data = {"code": "invalid", "detail": str(message), "fields": fields}
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()

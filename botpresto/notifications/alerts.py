@@ -3,7 +3,8 @@
 ``alert_record`` runs inside the caller's transaction (a bot's state transition, the
 start of a maintenance notice), so the alert exists exactly when the change does.
 ``alert_send`` claims the row with a conditional UPDATE, so two workers (or a task and
-the sweep) never send it twice, and releases it on a failure for the retry.
+the sweep) never send it twice, and releases it on a failure for the retry; the row
+records each channel it reached, so the retry sends only the rest.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from django.utils import timezone
 
 from botpresto.bots.models import Bot
 from botpresto.core.enqueue import task_enqueue
-from botpresto.notifications.emails import email_render, email_send, owner_emails
+from botpresto.core.metrics import ALERTS
+from botpresto.notifications.channels import Message, deliveries
+from botpresto.notifications.emails import email_render
 from botpresto.notifications.models import OwnerAlert
 
 logger = logging.getLogger(__name__)
@@ -100,33 +103,43 @@ def _claim(alert_id: int, now: datetime) -> OwnerAlert | None:
     claimed = OwnerAlert.objects.filter(claimable, id=alert_id, sent_at__isnull=True).update(
         claimed_at=now, attempts=F("attempts") + 1
     )
-    return OwnerAlert.objects.select_related("bot").get(id=alert_id) if claimed else None
+    return OwnerAlert.objects.select_related("bot", "tenant").get(id=alert_id) if claimed else None
 
 
 def alert_send(*, alert_id: int) -> int:
-    """Email the alert to the tenant's owners, once; returns the emails sent (0 if another sender had it)."""
+    """Send the alert on every channel that should have it and has not yet, once; returns the deliveries made
+    (0 if another sender had it). A channel that fails for now frees the alert for the retry, which sends only
+    what is missing (botpresto.notifications.channels)."""
     now = timezone.now()
     alert = _claim(alert_id, now)
     if alert is None:
         return 0
-    recipients = owner_emails(tenant_ids=[alert.tenant_id]).get(alert.tenant_id, [])
+    delivered = list(alert.delivered or [])
+    made = 0
     try:
-        sent = 0
-        if recipients:
-            subject, body = email_render(template=f"notifications/email/{alert.kind}", context=_context(alert))
-            sent = email_send(to=recipients, subject=subject, body=body)
+        context = _context(alert)
+        subject, body = email_render(template=f"notifications/email/{alert.kind}", context=context)
+        message = Message(subject, body, str(context.get("bot_url") or context["dashboard_url"]))
+        for delivery in deliveries(alert=alert, message=message):
+            if delivery.key in delivered:
+                continue
+            delivery.send()
+            delivered.append(delivery.key)
+            made += 1
+            ALERTS.labels(channel=delivery.key.split(":", 1)[0]).inc()
+            OwnerAlert.objects.filter(id=alert.id).update(delivered=delivered)
     except Exception:
         OwnerAlert.objects.filter(id=alert.id).update(claimed_at=None)  # free for the retry
         raise
-    OwnerAlert.objects.filter(id=alert.id).update(sent_at=timezone.now(), recipients=sent)
+    OwnerAlert.objects.filter(id=alert.id).update(sent_at=timezone.now(), recipients=len(delivered))
     logger.info(
-        "owner_alert_sent alert=%s kind=%s bot=%s recipients=%d",
+        "owner_alert_sent alert=%s kind=%s bot=%s deliveries=%d",
         alert.id,
         alert.kind,
         alert.bot.uuid if alert.bot else "-",
-        sent,
+        len(delivered),
     )
-    return sent
+    return made
 
 
 def alerts_sweep(*, now: datetime | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Email to the owners of a tenant: who they are, and one way to send them a message.
+"""Email to the owners of a tenant: one way to send them a message (botpresto.notifications.channels says who).
 
 Never a token, a secret or an endpoint URL in an email (URLs often carry secrets):
 bots are named by their username.
@@ -6,30 +6,13 @@ bots are named by their username.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.template.loader import render_to_string
 
-from accounts.models import Membership
-
 SMTP_TIMEOUT = 10  # seconds: a slow mail server must not hold a worker for long
-
-
-def owner_emails(*, tenant_ids: Iterable[int]) -> dict[int, list[str]]:
-    """The addresses that get a tenant's alerts: its owners with an active account."""
-    rows = (
-        Membership.objects.filter(tenant_id__in=list(tenant_ids), role=Membership.Role.OWNER, user__is_active=True)
-        .exclude(user__email="")
-        .order_by("user__email")
-        .values_list("tenant_id", "user__email")
-    )
-    emails: dict[int, list[str]] = {}
-    for tenant_id, email in rows:
-        emails.setdefault(tenant_id, []).append(email)
-    return emails
 
 
 def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str]:

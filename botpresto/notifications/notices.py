@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
 
 from botpresto.bots.models import Bot
 from botpresto.core.telegram import PermanentError, telegram
@@ -49,6 +52,9 @@ class NoticeTarget:
     chat_id: int  # the chat (or, for queries, the user) the cooldown counts for
     language: str
     query_id: str | None = None
+    # Where "we're back" may go (botpresto.notifications.back): the chat written in, or the private chat of a
+    # button; None for inline queries and buttons in groups, where a message would reach others.
+    back_chat: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,13 +72,14 @@ def notice_target(meta: dict[str, Any] | None) -> NoticeTarget | None:
         if not isinstance(chat.get("id"), int) or user.get("is_bot"):
             return None
         if chat.get("type") == "private" or (chat.get("type") in ("group", "supergroup") and meta.get("addressed")):
-            return NoticeTarget("sendMessage", chat["id"], language)
+            return NoticeTarget("sendMessage", chat["id"], language, back_chat=chat["id"])
         return None
     if not isinstance(user.get("id"), int):
         return None
     if kind == "callback_query" and meta.get("callback_query_id"):
         chat_id = chat["id"] if isinstance(chat.get("id"), int) else user["id"]
-        return NoticeTarget("answerCallbackQuery", chat_id, language, str(meta["callback_query_id"]))
+        back = chat_id if chat.get("type") == "private" else None
+        return NoticeTarget("answerCallbackQuery", chat_id, language, str(meta["callback_query_id"]), back)
     if kind == "inline_query" and meta.get("inline_query_id"):
         return NoticeTarget("answerInlineQuery", user["id"], language, str(meta["inline_query_id"]))
     return None
@@ -86,16 +93,22 @@ def _candidates(language: str) -> list[str]:
     return [tag, primary] if primary != tag else [tag]
 
 
-def notice_text(*, language: str, owner_texts: dict[str, str] | None, default_language: str) -> str:
+def notice_text(
+    *,
+    language: str,
+    owner_texts: dict[str, str] | None,
+    default_language: str,
+    defaults: dict[str, str] = DEFAULT_NOTICES,
+) -> str:
     """The owner's text for the user's language, else ours, else the owner's default language, else English."""
     owner = {str(k).lower(): str(v) for k, v in (owner_texts or {}).items() if isinstance(v, str) and v.strip()}
     for wanted in (language, default_language):
         for tag in _candidates(wanted):
             if tag in owner:
                 return owner[tag]
-            if tag in DEFAULT_NOTICES:
-                return DEFAULT_NOTICES[tag]
-    return DEFAULT_NOTICES["en"]
+            if tag in defaults:
+                return defaults[tag]
+    return defaults["en"]
 
 
 def _key(name: str, bot_id: int, *parts: object) -> str:
@@ -110,6 +123,30 @@ def delivered_mark(*, bot_id: int, at: float) -> None:
 def delivered_at(*, bot_id: int) -> float | None:
     value = cache.get(_key("delivered", bot_id))
     return float(value) if isinstance(value, int | float) else None
+
+
+TOLD_NOTE_EVERY = timedelta(minutes=1)  # the bot row is written at most this often during an outage
+
+
+def told_key(*, bot_id: int, chat_id: int) -> str:
+    return _key("told", bot_id, chat_id)
+
+
+def _told_expect(bot: Bot) -> None:
+    """Note on the bot that its users are being told it is down: for a day the proxy looks for their updates."""
+    now = timezone.now()
+    Bot.objects.filter(Q(users_told_at__isnull=True) | Q(users_told_at__lt=now - TOLD_NOTE_EVERY), id=bot.id).update(
+        users_told_at=now, updated_at=now
+    )
+
+
+def notice_blocked_mark(*, bot_id: int, chat_id: int) -> None:
+    """Telegram refused a message to the chat for good (blocked, deactivated, kicked): ask no more."""
+    cache.set(_key("blocked", bot_id, chat_id), 1, timeout=BLOCKED_SECONDS)
+
+
+def notice_is_blocked(*, bot_id: int, chat_id: int) -> bool:
+    return bool(cache.get(_key("blocked", bot_id, chat_id)))
 
 
 def notice_unblock_record(*, bot_id: int, chat_id: int) -> None:
@@ -136,7 +173,7 @@ def notice_send(*, bot_id: int, target: NoticeTarget, failed_at: float) -> str:
         return "off"
     if _stale(bot, failed_at):
         return "stale"
-    if cache.get(_key("blocked", bot_id, target.chat_id)):
+    if notice_is_blocked(bot_id=bot_id, chat_id=target.chat_id):
         return "blocked"
     cooldown = settings.NOTICE_COOLDOWN_SECONDS
     claim = _key("cooldown", bot_id, target.chat_id)
@@ -146,6 +183,9 @@ def notice_send(*, bot_id: int, target: NoticeTarget, failed_at: float) -> str:
         language=target.language, owner_texts=bot.notice_texts, default_language=bot.notice_default_language
     )
     token = str(bot.token)
+    back = bot.back_enabled and target.back_chat is not None
+    if back:
+        _told_expect(bot)  # first, so the proxy looks for this chat's updates as soon as it is told
     try:
         if target.method == "sendMessage":
             telegram.send_message(token, chat_id=target.chat_id, text=text)
@@ -163,8 +203,11 @@ def notice_send(*, bot_id: int, target: NoticeTarget, failed_at: float) -> str:
             return "unknown"
     except PermanentError as exc:
         if exc.error_code == 403:  # blocked, deactivated, kicked: final
-            cache.set(_key("blocked", bot_id, target.chat_id), 1, timeout=BLOCKED_SECONDS)
+            notice_blocked_mark(bot_id=bot_id, chat_id=target.chat_id)
         logger.info("notice_refused bot=%s method=%s code=%s", bot.uuid, target.method, exc.error_code)
         return "refused"
+    if back and target.back_chat is not None:
+        # Owed a "we're back" (botpresto.notifications.back) once an update of the chat goes through.
+        cache.set(told_key(bot_id=bot_id, chat_id=target.back_chat), {"language": target.language}, timeout=DAY)
     logger.info("notice_sent bot=%s method=%s language=%s", bot.uuid, target.method, target.language or "-")
     return "sent"

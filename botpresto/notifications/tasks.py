@@ -7,8 +7,10 @@ from typing import Any
 
 from botpresto.bots.models import Bot
 from botpresto.bots.states import bot_mark_token_revoked
+from botpresto.core.metrics import NOTICES
 from botpresto.core.telegram import TokenRevoked
 from botpresto.notifications.alerts import alert_send, alerts_sweep
+from botpresto.notifications.back import back_send
 from botpresto.notifications.notices import NoticeTarget, notice_send
 from config.celery import app
 
@@ -23,12 +25,28 @@ def owner_alerts_sweep_task() -> int:
     return alerts_sweep()
 
 
+def _counted(kind: str, result: str) -> str:
+    NOTICES.labels(kind=kind, result=result).inc()
+    return result
+
+
 @app.task
 def notice_send_task(bot_id: int, target: dict[str, Any], failed_at: float) -> str:
     try:
-        return notice_send(bot_id=bot_id, target=NoticeTarget(**target), failed_at=failed_at)
+        return _counted("down", notice_send(bot_id=bot_id, target=NoticeTarget(**target), failed_at=failed_at))
     except TokenRevoked:
         bot = Bot.objects.filter(id=bot_id).first()
         if bot is not None:
             bot_mark_token_revoked(bot=bot)
-        return "token_revoked"
+        return _counted("down", "token_revoked")
+
+
+@app.task
+def notice_back_send_task(bot_id: int, chat_id: int, language: str) -> str:
+    try:
+        return _counted("back", back_send(bot_id=bot_id, chat_id=chat_id, language=language))
+    except TokenRevoked:
+        bot = Bot.objects.filter(id=bot_id).first()
+        if bot is not None:
+            bot_mark_token_revoked(bot=bot)
+        return _counted("back", "token_revoked")

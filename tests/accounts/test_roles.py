@@ -79,6 +79,11 @@ PAGES = [
     Route("POST", "/accounts/members/{target}/role/", P.MANAGE_MEMBERS, {"role": "member"}),
     Route("POST", "/accounts/members/{target}/remove/", P.MANAGE_MEMBERS),
     Route("POST", "/accounts/invitations/{invitation}/cancel/", P.MANAGE_MEMBERS),
+    # A person's own alert channels: anyone signed in, whatever their role.
+    Route("GET", "/accounts/profile/", P.READ),
+    Route("POST", "/accounts/profile/", P.READ, {"action": "save", "email_kinds": ["failing"]}),
+    Route("GET", "/accounts/alert-webhook/", P.MANAGE_MEMBERS),
+    Route("POST", "/accounts/alert-webhook/", P.MANAGE_MEMBERS, {"url": URL, "kinds": ["failing"]}),
 ]
 
 API = [
@@ -91,8 +96,14 @@ API = [
     Route("POST", "/api/v1/bots/{bot}/disconnect/", P.MANAGE_BOTS),
     Route("POST", "/api/v1/bots/{bot}/reconnect/", P.MANAGE_BOTS, {}),
     Route("GET", "/api/v1/bots/{bot}/stats/", P.READ),
+    Route("GET", "/api/v1/bots/{bot}/campaigns/", P.READ),
     Route("GET", "/api/v1/bots/{bot}/users/", P.READ),
     Route("GET", "/api/v1/bots/{bot}/users/?format=csv", P.READ),
+    Route("GET", "/api/v1/alerts/webhook/", P.READ),
+    Route("PUT", "/api/v1/alerts/webhook/", P.MANAGE_MEMBERS, {"url": URL, "kinds": ["failing"]}),
+    Route("DELETE", "/api/v1/alerts/webhook/", P.MANAGE_MEMBERS),
+    Route("GET", "/api/v1/alerts/channels/", P.READ),
+    Route("PATCH", "/api/v1/alerts/channels/", P.READ, {"email_kinds": ["failing"]}),
     Route("GET", "/api/v1/keys/", P.READ),
     Route("POST", "/api/v1/keys/{key}/revoke/", P.MANAGE_KEYS),
 ]
@@ -182,7 +193,7 @@ def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
 
 # Routes that are not an organisation's: anyone's (sign-up, login, the docs), or the person's own.
 OUTSIDE_A_TENANT = re.compile(
-    r"^/\^?(admin/|proxy/|api/v1/(schema|docs|redoc)/|_standin|$)"
+    r"^/\^?(admin/|proxy/|alert-bot/|metrics$|api/v1/(schema|docs|redoc)/|_standin|$)"
     r"|^/accounts/(signup|verify|organisations|invitations/\{\}/$|log|password|reset)"
 )
 

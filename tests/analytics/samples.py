@@ -38,7 +38,9 @@ def _message(chat: dict[str, Any], sender: dict[str, Any] | None = None, **conte
 
 def updates(mark: str = MARK) -> dict[str, dict[str, Any]]:
     """Update type → a sample of it, keyed in the order of the Bot API table."""
-    text = f"/start@my_bot {mark}"
+    # A deep link's payload ("/start <payload>") is the one piece of text we keep (a campaign): here the
+    # marker follows /start in a text that is no payload, so none of it may be kept.
+    text = f"/start@my_bot {mark} please"
     business = {"business_connection_id": f"bc{mark}"}
     return {
         "message": {"update_id": 1001, "message": _message(PRIVATE, USER, text=text, entities=[{"type": "x"}])},

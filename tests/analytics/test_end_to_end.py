@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from analytics.models import BotHourlyStats, EndUser
+from analytics.models import BotHourlyStats, CohortDay, EndUser
 from botpresto.bots import services
 from botpresto.devtools.collector import MixpanelCollector
 from botpresto.devtools.standin import StandIn
@@ -67,3 +67,25 @@ def test_updates_retried_by_telegram_through_the_proxy_count_once(
     assert row.commands == {"start": 1}
     ana = EndUser.objects.get(bot=bot, telegram_id=42)
     assert (ana.language_code, ana.blocked) == ("pt-br", True)
+    # The deep link's payload made a campaign; the block counts once; Mixpanel heard of both.
+    assert ana.campaign == "now"
+    assert (row.blocks, CohortDay.objects.get(bot=bot).campaign) == (1, "now")
+    assert [e["event"] for e in collector.events].count("blocked") == 1
+    assert collector.profiles[-1]["$set"]["campaign"] == "now"
+
+
+def test_the_forwards_through_telegram_are_in_the_metrics(
+    owner: Party, standin: StandIn, proxy_live: Any, settings: Any
+) -> None:
+    from tests.core.test_metrics import value
+
+    endpoint = Endpoint()
+    try:
+        tg = standin.add_bot(username="shop_bot", webhook_url=endpoint.url, secret_token=SECRET)
+        services.bot_create(tenant=owner.tenant, token=tg.token, endpoint_secret=SECRET)
+        delivered = value("botpresto_proxy_forwards_total", outcome="delivered")
+        standin.push_updates(tg.token, [text("one"), text("two")])
+        standin.wait_idle(tg.token)
+    finally:
+        endpoint.stop()
+    assert value("botpresto_proxy_forwards_total", outcome="delivered") == delivered + 2

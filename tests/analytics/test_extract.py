@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from analytics.extract import UPDATE_TYPES, update_metadata
+from analytics.extract import UPDATE_TYPES, metadata_clean, update_metadata
 from tests.analytics.samples import CHANNEL, DATE, GROUP, MARK, USER, USER2, updates
 
 U1, U2 = USER["id"], USER2["id"]
@@ -149,3 +149,46 @@ def test_it_skips_what_it_does_not_understand() -> None:
     assert update_metadata(["not", "an", "update"]) is None
     assert update_metadata({"message": {}}) is None
     assert update_metadata({"update_id": 1, "message": "text"}) is None
+
+
+def start(text: str, kind: str = "message") -> dict[str, Any]:
+    return {"update_id": 7, kind: {"message_id": 1, "date": DATE, "chat": PRIVATE, "from": USER, "text": text}}
+
+
+@pytest.mark.parametrize(
+    ("text", "payload"),
+    [
+        ("/start spring_sale-2026", "spring_sale-2026"),
+        ("/start@my_bot ref_42", "ref_42"),
+        ("/start " + "a" * 64, "a" * 64),
+    ],
+)
+def test_it_keeps_a_deep_links_start_payload(text: str, payload: str) -> None:
+    assert update_metadata(start(text))["start_payload"] == payload  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/start",
+        "/start " + "a" * 65,  # longer than Telegram allows
+        f"/start {MARK} please",  # more words: typed, not a deep link
+        "/start dear bot",
+        "/start naïve",  # characters a payload cannot hold
+        "/start a.b",
+        "/help ref_42",
+        "hello /start ref_42",
+    ],
+)
+def test_it_keeps_nothing_of_other_text_after_start(text: str) -> None:
+    assert "start_payload" not in update_metadata(start(text))  # type: ignore[operator]
+
+
+def test_it_keeps_no_payload_of_an_edited_message() -> None:
+    assert "start_payload" not in update_metadata(start("/start ref_42", kind="edited_message"))  # type: ignore[operator]
+
+
+def test_a_payload_read_back_from_the_buffer_is_checked_again() -> None:
+    meta = update_metadata(start("/start ref_42"))
+    assert metadata_clean({**meta, "start_payload": "ref 42 <script>"}).keys() == meta.keys() - {"start_payload"}  # type: ignore[union-attr,dict-item]
+    assert metadata_clean(meta)["start_payload"] == "ref_42"  # type: ignore[index]

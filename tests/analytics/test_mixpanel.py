@@ -34,7 +34,8 @@ def test_it_sends_one_event_per_update_type_named_after_it(bot: Bot, collector: 
     for update in updates().values():
         push(bot, update)
     drain()
-    assert sorted(e["event"] for e in collector.events) == sorted(UPDATE_TYPES)
+    # and one "blocked": the sample my_chat_member is the user blocking the bot
+    assert sorted(e["event"] for e in collector.events) == sorted([*UPDATE_TYPES, "blocked"])
 
 
 def test_an_event_carries_the_token_user_time_and_a_stable_insert_id(
@@ -99,6 +100,7 @@ def test_a_new_user_gets_a_profile(bot: Bot, collector: MixpanelCollector, push:
                 "username": "ann",
                 "language": "de",
                 "is_premium": False,
+                "blocked": False,
             },
         }
     ]

@@ -60,7 +60,7 @@ def test_the_marker_leaks_nowhere(
     assert MARK not in database_text() + redis_text()
     collector.mode = "ok"
     services.mixpanel_send(now=timezone.now() + timedelta(minutes=5))
-    assert len(collector.events) == len(updates())
+    assert len(collector.events) == len(updates()) + 1  # and "blocked": the my_chat_member blocks the bot
     assert MARK not in collector.all_text()
     assert MARK not in database_text() + redis_text()
     assert MARK not in caplog.text
@@ -76,3 +76,20 @@ def test_the_scan_would_see_the_marker_in_the_compressed_outbox(bot: Bot) -> Non
     event = {"event": "message", "properties": {"time": 1, "note": MARK}}
     mixpanel_sink.outbox_add(batches=[(bot.id, "events", [event])])
     assert MARK in database_text()
+
+
+def test_the_scan_would_see_a_campaign_the_one_text_we_keep(bot: Bot, push: Push) -> None:
+    push(
+        bot,
+        {
+            "update_id": 3,
+            "message": {
+                "date": 1,
+                "chat": {"id": 7, "type": "private"},
+                "from": {"id": 7},
+                "text": "/start campaign_ZQX",
+            },
+        },
+    )
+    drain()
+    assert database_text().count("campaign_ZQX") >= 2  # the user's campaign and its cohort

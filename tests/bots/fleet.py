@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from accounts.models import Tenant
 from botpresto.bots.models import Bot
+from botpresto.bots.services import webhook_subscription
 from botpresto.devtools.standin import StandIn
 from tests.factories import bot_make
 
@@ -43,14 +44,14 @@ def fleet_make(standin: StandIn, tenant: Tenant, count: int, start: int = 0) -> 
             original_has_certificate=bool(certificate),
             certificate=certificate,
         )
-        # As webhook_register left it: our URL and secret, the original limits, no certificate.
+        # As webhook_register left it: our URL and secret, the original limits and our subscription, no certificate.
         standin.add_bot(
             str(bot.token),
             username=bot.username,
             webhook_url=bot.proxy_url,
             secret_token=str(bot.proxy_secret),
             max_connections=bot.original_max_connections,
-            allowed_updates=allowed,
+            allowed_updates=webhook_subscription(bot=bot),
         )
         bots.append(bot)
     return bots

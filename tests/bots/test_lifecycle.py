@@ -49,7 +49,8 @@ def test_connect_points_the_webhook_at_the_proxy_with_our_secret(owner: Party, s
     state = standin.bot(tg_bot.token)
     assert state.webhook_url == bot.proxy_url == response.json()["proxy_url"]
     assert state.secret_token == bot.proxy_secret != "owner-secret_1"
-    assert (state.max_connections, state.allowed_updates) == (7, ["message", "callback_query"])
+    # Subscribed to blocks too (botpresto.bots.subscription); the proxy forwards only the owner's types.
+    assert (state.max_connections, state.allowed_updates) == (7, ["message", "callback_query", "my_chat_member"])
     assert response.json()["status"] == "active"
 
 

@@ -170,6 +170,21 @@ def test_the_preview_shows_the_default_where_no_text_is_set(owner: Party, owner_
     assert DEFAULT_NOTICES["fa"] in html
 
 
+def test_it_turns_on_were_back_with_a_text_of_the_owners(owner: Party, owner_client: Client) -> None:
+    bot = bot_make(owner.tenant)
+    assert bot.back_enabled is False  # off unless the owner asks
+    data = notices_data(back_enabled="on", back_de="Wieder da!", action="save")
+    owner_client.post(settings_url(bot, "notices/"), data)
+    bot.refresh_from_db()
+    assert (bot.back_enabled, bot.back_texts) == (True, {"de": "Wieder da!"})
+
+
+def test_a_were_back_text_too_long_is_refused_next_to_it(owner: Party, owner_client: Client) -> None:
+    bot = bot_make(owner.tenant)
+    html = owner_client.post(settings_url(bot, "notices/"), notices_data(back_en="x" * 201)).content.decode()
+    assert "at most 200 characters" in field_errors(html, "back_en")
+
+
 def test_a_notice_too_long_for_telegram_is_refused(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     html = owner_client.post(settings_url(bot, "notices/"), notices_data(text_en="x" * 201)).content.decode()

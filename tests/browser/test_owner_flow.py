@@ -75,7 +75,7 @@ def test_an_owner_connects_edits_rotates_and_deletes_a_bot(page: Page, site: str
     screenshot(page, "dashboard")
 
     page.goto(f"{site}/bots/{bot.uuid}/settings/")
-    page.get_by_label("German").fill("Der Bot macht gerade Pause.")
+    page.get_by_label("German (de)", exact=True).fill("Der Bot macht gerade Pause.")  # not "German (de), back"
     page.get_by_role("button", name="Preview").click()
     expect(page.locator(".bubble", has_text="Der Bot macht gerade Pause.")).to_be_visible()
     page.get_by_role("button", name="Save notices").click()

@@ -36,11 +36,13 @@ def _message(chat_type: str = "private", addressed: bool = True, language: str =
 
 # --- which notice ------------------------------------------------------------------------
 def test_a_private_message_gets_a_message() -> None:
-    assert notice_target(_message()) == NoticeTarget("sendMessage", 42, "de")
+    assert notice_target(_message()) == NoticeTarget("sendMessage", 42, "de", back_chat=42)
 
 
 def test_a_group_message_addressed_to_the_bot_gets_a_message_in_the_group() -> None:
-    assert notice_target(_message("supergroup", addressed=True)) == NoticeTarget("sendMessage", -100, "de")
+    assert notice_target(_message("supergroup", addressed=True)) == NoticeTarget(
+        "sendMessage", -100, "de", back_chat=-100
+    )
 
 
 def test_a_group_message_not_addressed_to_the_bot_gets_nothing() -> None:
