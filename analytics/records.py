@@ -93,7 +93,7 @@ def retries_mark(attempts: list[Attempt], bot_ids: dict[str, int]) -> tuple[dict
     Only updates we answered with a failure are remembered (Telegram retries
     exactly those), and forgotten when a retry gets through, so the seen-set
     holds the failing updates of the last day rather than every update.
-    Callers hold the drain lock: get-then-set is not raced.
+    A bot's records are written by one drain at a time, in order (analytics.buffer): get-then-set is not raced.
     """
     # Short keys: the cache checks every character of every key.
     keyed = [(a, f"an:seen:{bot_ids[a.bot]}:{a.update['update_id']}") for a in attempts if a.update is not None]

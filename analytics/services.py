@@ -1,31 +1,31 @@
 """From buffered records to end users, statistics and Mixpanel's outbox.
 
-One drain runs at a time (a cache lock): it pops a batch, works out in Python
-what the batch changes, and writes it in one transaction with one upsert of
-end users, one of hourly and one of daily rows, and one insert into the
-Mixpanel outbox, which senders ship apart. A single drain keeps the
-get-then-set steps (retry detection, counter merges, "first seen in this
-hour") free of races without row locks, and one process drains faster than
-the proxy receives (README, "Performance — analytics drain").
+A drain takes a batch from the buffer, works out in Python what it changes, and
+writes it in one transaction with one upsert of end users, one of hourly and
+one of daily rows, and one insert into the Mixpanel outbox, which senders ship
+apart. Several drains run at once, with no lock between them: the Redis buffer
+hands each a different stream, and a bot's records are all in one stream, so
+the get-then-set steps (retry detection, counter merges, "first seen in this
+hour") never race over a bot. A batch is acknowledged only once its
+transaction committed; one delivered again is recognised (DrainedRecord) and
+not counted twice (README, "Analytics drain").
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from analytics import buffer, mixpanel_sink
-from analytics.models import BotDailyStats, BotHourlyStats, PipelineCounter, StatsCounters
+from analytics.models import BotDailyStats, BotHourlyStats, DrainedRecord, PipelineCounter, StatsCounters
 from analytics.plan import Plan, plan_build
 from analytics.records import Attempt, attempt_parse, retries_mark, retries_remember
 from analytics.stats import COUNTERS, MAPS, HourCounters, day_counters
@@ -33,7 +33,6 @@ from botpresto.bots.models import Bot
 
 logger = logging.getLogger(__name__)
 
-LOCK_KEY = "an:drain:lock"
 STORED = [*COUNTERS, *MAPS, "latency"]
 _BOT_FIELDS = ("id", "uuid", "username", "mixpanel_token")
 
@@ -123,59 +122,157 @@ def _last_update_mark(attempts: list[Attempt], bots: dict[str, Bot]) -> None:
         )
 
 
-def records_process(*, records: list[Any]) -> int:
-    """Store what a batch of records says, Mixpanel's part in its outbox; returns the attempts used."""
-    attempts: list[Attempt] = []
-    invalid = 0
-    for record in records:
-        attempt = attempt_parse(record)
-        if attempt is None:
-            invalid += 1
-        else:
-            attempts.append(attempt)
-    bots = {str(bot.uuid): bot for bot in Bot.objects.filter(uuid__in={a.bot for a in attempts}).only(*_BOT_FIELDS)}
-    unknown = sum(1 for a in attempts if a.bot not in bots)
-    attempts = [a for a in attempts if a.bot in bots]
-    remember, forget = retries_mark(attempts, {key: bot.id for key, bot in bots.items()})
-    plan = plan_build(attempts=attempts, bots=bots)
-    try:
-        _write(plan)
-    except IntegrityError:
-        plan = _plan_without_deleted_bots(plan)  # a bot was deleted while we worked
-        _write(plan)
+def drained_claim(keys: list[int]) -> set[int]:
+    """Note buffer entries as written, in the caller's transaction; returns those not written before.
+
+    A second transaction claiming the same entry waits for the first to end (the primary key), so two
+    workers given the same entry cannot both count it.
+    """
+    if not keys:
+        return set()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO analytics_drainedrecord (key) SELECT unnest(%s::bigint[]) ON CONFLICT DO NOTHING "
+                "RETURNING key",
+                [keys],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    known = set(DrainedRecord.objects.filter(key__in=keys).values_list("key", flat=True))
+    fresh = set(keys) - known
+    DrainedRecord.objects.bulk_create([DrainedRecord(key=key) for key in fresh], ignore_conflicts=True)
+    return fresh
+
+
+def records_process(*, records: list[Any], keys: list[int] | None = None) -> int:
+    """Store what a batch of records says, Mixpanel's part in its outbox, in one transaction; returns the
+    attempts used. ``keys`` (buffer entries, one per record) make a batch delivered again a no-op."""
+    with transaction.atomic():
+        if keys is not None:
+            fresh = drained_claim(keys)
+            records = [record for record, key in zip(records, keys, strict=True) if key in fresh]
+        attempts: list[Attempt] = []
+        invalid = 0
+        for record in records:
+            attempt = attempt_parse(record)
+            if attempt is None:
+                invalid += 1
+            else:
+                attempts.append(attempt)
+        bots = {str(bot.uuid): bot for bot in Bot.objects.filter(uuid__in={a.bot for a in attempts}).only(*_BOT_FIELDS)}
+        unknown = sum(1 for a in attempts if a.bot not in bots)
+        attempts = [a for a in attempts if a.bot in bots]
+        remember, forget = retries_mark(attempts, {key: bot.id for key, bot in bots.items()})
+        plan = plan_build(attempts=attempts, bots=bots)
+        try:
+            _write(plan)
+        except IntegrityError:
+            plan = _plan_without_deleted_bots(plan)  # a bot was deleted while we worked
+            _write(plan)
+        # Shared by every worker: updated last, so the row is locked only until the commit.
+        counter_add(name=PipelineCounter.RECORDS_INVALID, n=invalid)
+        counter_add(name=PipelineCounter.RECORDS_UNKNOWN_BOT, n=unknown)
     retries_remember(remember, forget)
     _last_update_mark(attempts, bots)
-    counter_add(name=PipelineCounter.RECORDS_INVALID, n=invalid)
-    counter_add(name=PipelineCounter.RECORDS_UNKNOWN_BOT, n=unknown)
     return len(attempts)
 
 
-def records_drain(*, batch_size: int | None = None, seconds: float | None = None) -> int | None:
-    """Drain the buffer until it is empty or the time is up; None if another drain is running."""
+def _records_failed(records: list[Any], keys: list[int] | None) -> None:
+    """Records that cannot be written, whatever the database's state: each counted once, and let go."""
+    with transaction.atomic():
+        n = len(drained_claim(keys)) if keys is not None else len(records)
+        counter_add(name=PipelineCounter.RECORDS_FAILED, n=n)
+    if n:
+        logger.error("analytics_records_failed records=%d", n)
+
+
+def _records_write(records: list[Any], keys: list[int] | None) -> None:
+    """Write a batch; if it fails for a reason of its own, write its halves apart, down to the records
+    at fault, which are counted (a bad record must not hold back those around it)."""
+    try:
+        records_process(records=records, keys=keys)
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: the whole batch waits
+    except Exception:
+        if len(records) == 1:
+            logger.exception("analytics_record_failed")
+            _records_failed(records, keys)
+            return
+        half = len(records) // 2
+        _records_write(records[:half], keys[:half] if keys is not None else None)
+        _records_write(records[half:], keys[half:] if keys is not None else None)
+
+
+def _drain_table(batch_size: int, deadline: float) -> int:
+    done = 0
+    while time.monotonic() < deadline:
+        with buffer.table_batch(batch_size) as records:
+            if records:
+                # One transaction with the rows' delete: written and gone, or neither.
+                _records_write(records, None)
+        if not records:
+            break
+        done += len(records)
+    return done
+
+
+def _drain_stream(shard: int, consumer: str, batch_size: int, deadline: float) -> int:
+    done = 0
+    while time.monotonic() < deadline:
+        batch = buffer.batch_read(shard, consumer, batch_size)
+        if batch is None:
+            break
+        if batch.given_up:
+            _records_failed([None] * len(batch.given_up), batch.given_up)
+        try:
+            _records_write(batch.records, batch.keys)
+        except (OperationalError, InterfaceError):
+            buffer.batch_release(batch, consumer)  # taken again on a later run
+            raise
+        buffer.batch_ack(batch)
+        done += len(batch.ids)
+        if not buffer.lease_renew(shard, consumer):
+            break  # held too long: another worker may have the stream now
+    return done
+
+
+_last_prune = 0.0
+PRUNE_SECONDS = 30.0
+
+
+def drained_prune() -> int:
+    """Forget written entries once every stream acknowledged them (they cannot be delivered again)."""
+    floor = buffer.drained_floor()
+    deleted, _ = DrainedRecord.objects.filter(key__lt=floor).delete()
+    return deleted
+
+
+def records_drain(*, batch_size: int | None = None, seconds: float | None = None) -> int:
+    """Drain the buffer until it is empty or the time is up; returns the records taken.
+
+    Any number may run at once: each leases the streams no other drain holds.
+    """
+    global _last_prune
     batch_size = batch_size or settings.ANALYTICS_BATCH_SIZE
     seconds = settings.ANALYTICS_DRAIN_SECONDS if seconds is None else seconds
-    token = uuid.uuid4().hex
-    if not cache.add(LOCK_KEY, token, timeout=int(seconds) + 120):
-        return None
-    done = 0
-    try:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            records = buffer.records_pop(batch_size)
-            if not records:
+    deadline = time.monotonic() + seconds
+    if buffer.redis_client() is None:
+        done = _drain_table(batch_size, deadline)
+    else:
+        consumer = buffer.consumer_name()
+        done = 0
+        for shard in buffer.shards():
+            if time.monotonic() >= deadline:
                 break
+            if not buffer.lease_take(shard, consumer):
+                continue  # another drain has it
             try:
-                records_process(records=records)
-            except (OperationalError, InterfaceError):
-                buffer.records_return(records)  # the database is away: try again on the next run
-                raise
-            except Exception:
-                logger.exception("analytics_batch_failed records=%d", len(records))
-                counter_add(name=PipelineCounter.RECORDS_FAILED, n=len(records))
-            done += len(records)
-    finally:
-        if cache.get(LOCK_KEY) == token:
-            cache.delete(LOCK_KEY)
+                done += _drain_stream(shard, consumer, batch_size, deadline)
+            finally:
+                buffer.lease_release(shard, consumer)
+        if done and time.monotonic() - _last_prune > PRUNE_SECONDS:
+            _last_prune = time.monotonic()
+            drained_prune()
     if done:
         logger.info("analytics_drained records=%d backlog=%d", done, buffer.buffer_length())
     return done

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connections
 
-from analytics.buffer import record_push, records_push
+from analytics.buffer import losses_flush, record_push, records_push
 
 INTERVAL = 0.05
 MAX_QUEUED = 20_000
@@ -48,6 +48,7 @@ class Recorder:
                     target=self._loop, args=(self._stop,), name="proxy-recorder", daemon=True
                 )
                 self._thread.start()
+                atexit.register(losses_flush)  # runs last (atexit is LIFO): what the last flush lost, too
                 atexit.register(self.flush)
 
     def put(self, record: dict[str, Any]) -> None:

@@ -34,7 +34,6 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
@@ -181,8 +180,8 @@ def buffer_fill(payloads: list[str]) -> None:
     if client is None:
         BufferedRecord.objects.bulk_create([BufferedRecord(payload=p) for p in payloads], batch_size=2000)
         return
-    for start in range(0, len(payloads), 5000):
-        client.rpush(buffer.KEY, *payloads[start : start + 5000])
+    for start in range(0, len(payloads), 1000):  # as the proxy's recorder pushes: one pipeline per batch
+        assert buffer.records_push([json.loads(p) for p in payloads[start : start + 1000]])
 
 
 def collector_start() -> tuple[subprocess.Popen[str], str]:
@@ -280,7 +279,7 @@ def main() -> None:
         bots = bots_create(args.bots, args.mixpanel_share)
         traffic = Traffic(bots, args.users, seed=42)
         payloads = traffic.records(args.records)
-        cache.delete(services.LOCK_KEY)
+        buffer.buffer_clear()
         buffer_fill(payloads)
         started, cpu_started = time.perf_counter(), time.process_time()
         if os.environ.get("BENCH_PROFILE"):
