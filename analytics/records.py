@@ -6,6 +6,7 @@ A record is ``{"bot", "received_at", "outcome": {...}, "update": <metadata> | No
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -53,13 +54,21 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _bot_uuid(text: str) -> str | None:
+    """The canonical form of a bot's uuid (a batch names the same few hundred bots thousands of times)."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
 def attempt_parse(record: Any) -> Attempt | None:
     """The attempt a record describes, or None when it is not a record at all."""
     if not isinstance(record, dict) or not isinstance(record.get("bot"), str):
         return None
-    try:
-        bot = str(uuid.UUID(record["bot"]))
-    except ValueError:
+    bot = _bot_uuid(record["bot"])
+    if bot is None:
         return None
     outcome = record.get("outcome")
     received_at = _number(record.get("received_at"))
