@@ -10,9 +10,9 @@ worked out by one worker at a time without racing another worker over the same
 bot's end users and counters, while several workers drain different streams in
 parallel. Per stream:
 
-- a worker leases the stream (SET NX with ANALYTICS_LEASE_SECONDS, renewed
-  before each batch, so a killed worker holds it that long at most, and only
-  that stream);
+- a worker leases the stream for one batch (SET NX with ANALYTICS_LEASE_SECONDS,
+  let go once the batch is acknowledged), so a killed worker holds it that long
+  at most, and only that stream;
 - it first takes over what the consumer group delivered and nobody
   acknowledged (XAUTOCLAIM: a killed or lease-losing worker's batch), then reads
   new entries (XREADGROUP with a consumer name of its own process);
@@ -71,8 +71,7 @@ _last_loss_log = 0.0
 _last_loss_report = 0.0
 _consumer: tuple[int, str] | None = None
 
-# Only the holder may renew or release a lease.
-_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+# Only the holder may release a lease.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
@@ -232,11 +231,6 @@ def lease_take(shard: int, consumer: str) -> bool:
     return bool(client.set(LEASE.format(shard=shard), consumer, nx=True, px=_lease_ms()))
 
 
-def lease_renew(shard: int, consumer: str) -> bool:
-    client = _required_client()
-    return bool(client.eval(_RENEW, 1, LEASE.format(shard=shard), consumer, _lease_ms()))
-
-
 def lease_release(shard: int, consumer: str) -> None:
     with contextlib.suppress(redis.RedisError):
         _required_client().eval(_RELEASE, 1, LEASE.format(shard=shard), consumer)
@@ -257,7 +251,7 @@ def batch_read(shard: int, consumer: str, limit: int) -> Batch | None:
     """The next entries of a leased stream: first those delivered and never acknowledged, then new ones.
 
     Under the lease nobody else reads the stream, so whatever is pending belongs to a worker that died
-    or lost the lease (it held it ANALYTICS_LEASE_SECONDS without renewing): it is taken over at once,
+    or lost the lease (its batch outlasted ANALYTICS_LEASE_SECONDS): it is taken over at once,
     before newer entries, so a bot's records are still written in order.
     """
     client = _required_client()

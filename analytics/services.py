@@ -226,24 +226,20 @@ def _drain_table(batch_size: int, deadline: float) -> int:
     return done
 
 
-def _drain_stream(shard: int, consumer: str, batch_size: int, deadline: float) -> int:
-    done = 0
-    while time.monotonic() < deadline:
-        batch = buffer.batch_read(shard, consumer, batch_size)
-        if batch is None:
-            break
-        if batch.given_up:
-            _records_failed([None] * len(batch.given_up), batch.given_up)
-        try:
-            _records_write(batch.records, batch.keys)
-        except (OperationalError, InterfaceError):
-            buffer.batch_release(batch, consumer)  # taken again on a later run
-            raise
-        buffer.batch_ack(batch)
-        done += len(batch.ids)
-        if not buffer.lease_renew(shard, consumer):
-            break  # held too long: another worker may have the stream now
-    return done
+def _drain_stream(shard: int, consumer: str, batch_size: int) -> int:
+    """One batch of a leased stream: written, then acknowledged; returns the entries taken."""
+    batch = buffer.batch_read(shard, consumer, batch_size)
+    if batch is None:
+        return 0
+    if batch.given_up:
+        _records_failed([None] * len(batch.given_up), batch.given_up)
+    try:
+        _records_write(batch.records, batch.keys)
+    except (OperationalError, InterfaceError):
+        buffer.batch_release(batch, consumer)  # taken again on a later run
+        raise
+    buffer.batch_ack(batch)
+    return len(batch.ids)
 
 
 _last_prune = 0.0
@@ -260,7 +256,7 @@ def drained_prune() -> int:
 def records_drain(*, batch_size: int | None = None, seconds: float | None = None) -> int:
     """Drain the buffer until it is empty or the time is up; returns the records taken.
 
-    Any number may run at once: each leases the streams no other drain holds.
+    Any number may run at once: each takes a batch at a time from a stream no other drain holds.
     """
     global _last_prune
     batch_size = batch_size or settings.ANALYTICS_BATCH_SIZE
@@ -271,15 +267,23 @@ def records_drain(*, batch_size: int | None = None, seconds: float | None = None
     else:
         consumer = buffer.consumer_name()
         done = 0
-        for shard in buffer.shards():
-            if time.monotonic() >= deadline:
-                break
-            if not buffer.lease_take(shard, consumer):
-                continue  # another drain has it
-            try:
-                done += _drain_stream(shard, consumer, batch_size, deadline)
-            finally:
-                buffer.lease_release(shard, consumer)
+        busy = True
+        # A batch per stream in turn, the lease let go after each: drains running together go
+        # through all the streams side by side and run out of work together. A round with
+        # nothing to take ends the run, even if another drain holds a stream.
+        while busy and time.monotonic() < deadline:
+            busy = False
+            for shard in buffer.shards():
+                if time.monotonic() >= deadline:
+                    break
+                if not buffer.lease_take(shard, consumer):
+                    continue  # another drain has it
+                try:
+                    taken = _drain_stream(shard, consumer, batch_size)
+                finally:
+                    buffer.lease_release(shard, consumer)
+                done += taken
+                busy = busy or taken > 0
         if done and time.monotonic() - _last_prune > PRUNE_SECONDS:
             _last_prune = time.monotonic()
             drained_prune()

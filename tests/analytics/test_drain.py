@@ -51,7 +51,7 @@ def failed() -> int:
 
 def dead_worker_reads(bot: Bot, limit: int = 100) -> buffer.Batch:
     """What a worker killed mid-drain leaves: the bot's stream read under its lease, nothing acknowledged.
-    Its lease has run out (it renewed it no more)."""
+    Its lease has run out."""
     shard = buffer.shard_of({"bot": str(bot.uuid)})
     assert buffer.lease_take(shard, "dead-worker")
     batch = buffer.batch_read(shard, "dead-worker", limit)
