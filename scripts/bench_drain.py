@@ -325,6 +325,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--mixpanel-share", type=float, default=0.5, help="share of bots with a Mixpanel token")
     parser.add_argument("--workers", default="1,2", help="worker processes of each run, compared to the first")
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole comparison this many times, alternating")
     parser.add_argument("--rate", type=float, default=0, help="also push at this rate (records/s) while draining")
     parser.add_argument("--seconds", type=float, default=20, help="how long to push at --rate")
     parser.add_argument("--json", type=Path, help="write the figures here too")
@@ -340,21 +341,31 @@ def main() -> None:
         bots = bots_create(args.bots, args.mixpanel_share)
         traffic = Traffic(bots, args.users, seed=42)
         payloads = traffic.records(args.records)
-        runs = [workers_run(payloads, int(n)) for n in args.workers.split(",")]
-        base = runs[0]["records_per_second"]
+        counts = [int(n) for n in args.workers.split(",")]
+        runs = [workers_run(payloads, n) for _ in range(args.repeat) for n in counts]
+        # Each run compared to the first of its round: neighbours' load moves both alike.
+        for i, run in enumerate(runs):
+            base = runs[i - i % len(counts)]["records_per_second"]
+            run["ratio"] = round(run["records_per_second"] / base, 2)
+        ratios = {n: sorted(run["ratio"] for run in runs if run["workers"] == n) for n in counts}
         figures: dict[str, Any] = {
             "records": args.records,
             "bots": args.bots,
             "batch_size": settings.ANALYTICS_BATCH_SIZE,
             "streams": settings.ANALYTICS_SHARDS,
             "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
             "runs": runs,
-            "ratio": {str(run["workers"]): round(run["records_per_second"] / base, 2) for run in runs},
+            "median_ratio": {str(n): r[len(r) // 2] for n, r in ratios.items()},
         }
-        print(f"{'workers':>8} {'seconds':>8} {'records/s':>10} {'ratio':>6}")
+        print(f"{'workers':>8} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'cpu s':>6}")
         for run in runs:
-            ratio = run["records_per_second"] / base
-            print(f"{run['workers']:>8} {run['seconds']:>8} {run['records_per_second']:>10} {ratio:>6.2f}")
+            print(
+                f"{run['workers']:>8} {run['seconds']:>8} {run['records_per_second']:>10} {run['ratio']:>6.2f}"
+                f" {run['workers_cpu_seconds']:>6}"
+            )
+        load = os.getloadavg()[0]
+        print(f"median ratio: {figures['median_ratio']}; load average {load:.1f} on {os.cpu_count()} CPUs")
         if args.rate:
             collector, url = collector_start()
             settings.MIXPANEL_API_URL = url
