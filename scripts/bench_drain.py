@@ -265,8 +265,20 @@ def _worker(ready: Any, go: Any, done: Any) -> None:
             if not buffer.buffer_length():
                 break
             time.sleep(0.01)  # the other process holds the streams left
-    done.put(taken)
+    done.put((taken, _backend_cpu()))
     connections.close_all()
+
+
+def _backend_cpu() -> float | None:
+    """CPU seconds of this process's PostgreSQL backend, when it runs on this machine (readable /proc)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def tables_reset() -> None:
@@ -297,7 +309,9 @@ def workers_run(payloads: list[str], workers: int) -> dict[str, Any]:
     cpu_before = os.times()
     started = time.perf_counter()
     go.set()
-    taken = [done.get() for _ in processes]
+    results = [done.get() for _ in processes]
+    taken = [n for n, _ in results]
+    backend_cpu = [cpu for _, cpu in results]
     elapsed = time.perf_counter() - started
     for process in processes:
         process.join()
@@ -312,6 +326,7 @@ def workers_run(payloads: list[str], workers: int) -> dict[str, Any]:
             cpu_after.children_user + cpu_after.children_system - cpu_before.children_user - cpu_before.children_system,
             2,
         ),
+        "postgres_cpu_seconds": round(sum(backend_cpu), 2) if None not in backend_cpu else None,
         "attempts_counted": counted,
         "end_users": EndUser.objects.filter(bot__tenant__name=TENANT).count(),
         "backlog": buffer.buffer_length(),
@@ -358,11 +373,11 @@ def main() -> None:
             "runs": runs,
             "median_ratio": {str(n): r[len(r) // 2] for n, r in ratios.items()},
         }
-        print(f"{'workers':>8} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'cpu s':>6}")
+        print(f"{'workers':>8} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'cpu s':>6} {'pg cpu s':>9}")
         for run in runs:
             print(
                 f"{run['workers']:>8} {run['seconds']:>8} {run['records_per_second']:>10} {run['ratio']:>6.2f}"
-                f" {run['workers_cpu_seconds']:>6}"
+                f" {run['workers_cpu_seconds']:>6} {run['postgres_cpu_seconds']!s:>9}"
             )
         load = os.getloadavg()[0]
         print(f"median ratio: {figures['median_ratio']}; load average {load:.1f} on {os.cpu_count()} CPUs")
