@@ -70,6 +70,7 @@ _lost_unreported = 0
 _last_loss_log = 0.0
 _last_loss_report = 0.0
 _consumer: tuple[int, str] | None = None
+_worker_client: tuple[str, redis.Redis] | None = None
 
 # Only the holder may release a lease.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
@@ -85,7 +86,7 @@ def redis_client() -> redis.Redis | None:
             if _client is None:
                 _client = redis.Redis.from_url(
                     settings.REDIS_URL,
-                    socket_timeout=2,  # an XREADGROUP of a full batch returns megabytes
+                    socket_timeout=0.25,
                     socket_connect_timeout=0.25,
                     health_check_interval=30,
                 )
@@ -237,9 +238,16 @@ def lease_release(shard: int, consumer: str) -> None:
 
 
 def _required_client() -> redis.Redis:
-    client = redis_client()
-    assert client is not None, "the stream buffer needs REDIS_URL"
-    return client
+    """The workers' client: longer timeouts than the proxy's (a full batch is megabytes, and a busy
+    machine may keep Redis from answering within the proxy's quarter second)."""
+    global _worker_client
+    url = settings.REDIS_URL
+    assert url, "the stream buffer needs REDIS_URL"
+    if _worker_client is None or _worker_client[0] != url:
+        with _client_lock:
+            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=1, health_check_interval=30)
+            _worker_client = (url, client)
+    return _worker_client[1]
 
 
 def _group_create(client: redis.Redis, key: str) -> None:
