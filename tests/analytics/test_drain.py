@@ -16,7 +16,7 @@ from django.db.models import Sum
 from analytics import buffer, services
 from analytics.models import BotHourlyStats, DrainedRecord, EndUser, PipelineCounter
 from botpresto.bots.models import Bot
-from tests.analytics.conftest import record
+from tests.analytics.conftest import NOW, record
 from tests.factories import bot_make
 
 pytestmark = pytest.mark.django_db
@@ -219,3 +219,25 @@ def test_it_drains_in_parallel_and_counts_every_record_exactly_once(owner, setti
     assert EndUser.objects.count() == 16 * 17
     assert buffer.buffer_length() == 0
     assert sum(taken) == 16 * 150  # the killed worker's batches taken over, each entry once
+
+
+@needs_redis
+def test_it_sends_mixpanel_one_event_per_record_and_the_same_dedupe_key_if_ever_twice(  # type: ignore[no-untyped-def]
+    bot, collector
+) -> None:
+    tap = {"update_id": 77, "callback_query": {"id": "q", "from": user(1), "data": "buy", "chat_instance": "c"}}
+    assert buffer.records_push([record(bot, tap, received_at=NOW + 0.123)])  # no date of its own
+    batch = dead_worker_reads(bot)
+    services.records_process(records=batch.records, keys=batch.keys)  # written; killed before the XACK
+    services.records_drain(seconds=5)
+    services.mixpanel_send()
+    assert len(collector.events) == 1
+
+    # Were the same record ever written twice (its DrainedRecord row long gone), Mixpanel would
+    # keep one: it deduplicates on event, distinct_id, time and $insert_id, all derived from the record.
+    services.records_process(records=batch.records)
+    services.mixpanel_send()
+    keys = ("distinct_id", "time", "$insert_id")
+    first, second = ({k: e["properties"].get(k) for k in keys} for e in collector.events)
+    assert [e["event"] for e in collector.events] == ["callback_query", "callback_query"]
+    assert first == second
