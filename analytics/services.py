@@ -50,11 +50,20 @@ def counter_add(*, name: str, n: int) -> None:
 
 
 def _counters_upsert(model: type[StatsCounters], period: str, deltas: dict[tuple[int, datetime], HourCounters]) -> None:
-    """Add counters to bot-period rows: one read under lock, one upsert."""
+    """Add counters to bot-period rows: missing rows created empty, one read under lock, one upsert.
+
+    Creating the rows first lets the read lock every one, so another writer of the same row (the
+    Mixpanel sender counting what it dropped) waits for this transaction instead of overwriting its
+    counts with its own; rows are taken in one order everywhere, so two writers cannot deadlock.
+    """
+    keys = sorted(deltas)
+    manager = model._default_manager
+    manager.bulk_create([model(bot_id=bot_id, **{period: start}) for bot_id, start in keys], ignore_conflicts=True)
     stored = {
         (row["bot_id"], row[period]): row
-        for row in model._default_manager.select_for_update()
-        .filter(bot_id__in={bot for bot, _ in deltas}, **{f"{period}__in": {start for _, start in deltas}})
+        for row in manager.select_for_update()
+        .filter(bot_id__in={bot for bot, _ in keys}, **{f"{period}__in": {start for _, start in keys}})
+        .order_by("bot_id", period)
         .values("bot_id", period, *STORED)
     }
     rows = []

@@ -6,15 +6,18 @@ The stream tests need Redis (REDIS_URL), the parallel one PostgreSQL as well; th
 from __future__ import annotations
 
 import threading
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Sum
 
 from analytics import buffer, services
 from analytics.models import BotHourlyStats, DrainedRecord, EndUser, PipelineCounter
+from analytics.stats import HourCounters
 from botpresto.bots.models import Bot
 from tests.analytics.conftest import NOW, record
 from tests.factories import bot_make
@@ -241,3 +244,29 @@ def test_it_sends_mixpanel_one_event_per_record_and_the_same_dedupe_key_if_ever_
     first, second = ({k: e["properties"].get(k) for k in keys} for e in collector.events)
     assert [e["event"] for e in collector.events] == ["callback_query", "callback_query"]
     assert first == second
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_adds_the_counts_of_two_writers_of_a_bot_hour_neither_had_written(owner) -> None:  # type: ignore[no-untyped-def]
+    """A drain and the Mixpanel sender (counting what it dropped) may both create the same bot-hour."""
+    if connection.vendor != "postgresql":
+        pytest.skip("two writers at once need PostgreSQL")
+    bot = bot_make(owner.tenant)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    inside = threading.Event()
+
+    def first_writer() -> None:
+        try:
+            with transaction.atomic():
+                services.stats_upsert(hours={(bot.id, hour): HourCounters(updates=2)})
+                inside.set()
+                time.sleep(0.5)  # not committed yet while the second writes
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=first_writer)
+    thread.start()
+    assert inside.wait(5)
+    services.stats_upsert(hours={(bot.id, hour): HourCounters(updates=3)})
+    thread.join()
+    assert BotHourlyStats.objects.get(bot=bot).updates == 5
