@@ -1,8 +1,8 @@
 """The analytics record of each update, written to the buffer in batches by one thread per process.
 
-One RPUSH of many records costs little more than one of a single record, and
-the round trip to Redis was the largest cost of a forward after the forward
-itself. A request only appends to a deque (no lock, no wake-up); the thread
+One pipelined write of many records (an XADD each, one round trip) costs little
+more than one of a single record, and the round trip to Redis was the largest
+cost of a forward after the forward itself. A request only appends to a deque (no lock, no wake-up); the thread
 writes what gathered every few hundredths of a second. Past MAX_QUEUED the
 record is written directly instead.
 """
