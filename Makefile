@@ -48,9 +48,9 @@ demo: migrate
 	  echo "     (before connecting, the update goes straight to the sample endpoint; after, through the proxy)"; echo ""; }
 	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) PROXY_PORT=$(PROXY_PORT) $(BIN)/honcho -f scripts/Procfile.demo start
 
-# The analytics drain: one process from a filled buffer into a local Mixpanel collector,
-# end users and statistics (README, "Performance — analytics drain"). Set DATABASE_URL
-# and REDIS_URL to measure the production setup; BENCH_DRAIN_ARGS e.g. "--records 200000 --rate 3000".
+# The analytics drain: one worker process, then two, on the same pre-filled buffer, records/s
+# side by side (README, "Performance — analytics drain"). Needs DATABASE_URL (PostgreSQL) and
+# REDIS_URL, scratch ones; BENCH_DRAIN_ARGS e.g. "--records 200000 --repeat 3".
 bench-drain: $(STAMP)
 	DEBUG=$${DEBUG:-true} LOG_LEVEL=WARNING $(BIN)/python scripts/bench_drain.py --json bench-results/drain.json $(BENCH_DRAIN_ARGS)
 

@@ -21,6 +21,17 @@ class BufferedRecord(models.Model):
         return f"buffered record {self.pk}"
 
 
+class DrainedRecord(models.Model):
+    """A Redis buffer entry whose statistics are written (analytics.buffer.entry_key), kept until it is
+    acknowledged: written in the same transaction as the statistics, it makes a second delivery of the
+    entry (a worker killed between the commit and the acknowledgement) a no-op. Holds no content."""
+
+    key = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"drained entry {self.key}"
+
+
 class EndUser(models.Model):
     """A Telegram user who sent a bot an update: their public profile, never what they wrote."""
 
@@ -187,6 +198,7 @@ class PipelineCounter(models.Model):
     RECORDS_INVALID = "records_invalid"
     RECORDS_UNKNOWN_BOT = "records_unknown_bot"
     RECORDS_FAILED = "records_failed"
+    RECORDS_LOST = "records_lost"
 
     name = models.CharField(max_length=64, unique=True)
     value = models.BigIntegerField(default=0)

@@ -6,6 +6,7 @@ A record is ``{"bot", "received_at", "outcome": {...}, "update": <metadata> | No
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -53,13 +54,21 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _bot_uuid(text: str) -> str | None:
+    """The canonical form of a bot's uuid (a batch names the same few hundred bots thousands of times)."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
 def attempt_parse(record: Any) -> Attempt | None:
     """The attempt a record describes, or None when it is not a record at all."""
     if not isinstance(record, dict) or not isinstance(record.get("bot"), str):
         return None
-    try:
-        bot = str(uuid.UUID(record["bot"]))
-    except ValueError:
+    bot = _bot_uuid(record["bot"])
+    if bot is None:
         return None
     outcome = record.get("outcome")
     received_at = _number(record.get("received_at"))
@@ -93,7 +102,7 @@ def retries_mark(attempts: list[Attempt], bot_ids: dict[str, int]) -> tuple[dict
     Only updates we answered with a failure are remembered (Telegram retries
     exactly those), and forgotten when a retry gets through, so the seen-set
     holds the failing updates of the last day rather than every update.
-    Callers hold the drain lock: get-then-set is not raced.
+    A bot's records are written by one drain at a time, in order (analytics.buffer): get-then-set is not raced.
     """
     # Short keys: the cache checks every character of every key.
     keyed = [(a, f"an:seen:{bot_ids[a.bot]}:{a.update['update_id']}") for a in attempts if a.update is not None]

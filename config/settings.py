@@ -214,6 +214,10 @@ ANALYTICS_RETENTION_DAYS = number("ANALYTICS_RETENTION_DAYS", 400, minimum=1)
 ANALYTICS_MIXPANEL_BUFFER_MAX = number("ANALYTICS_MIXPANEL_BUFFER_MAX", 100_000, minimum=0)
 ANALYTICS_MIXPANEL_TIMEOUT = number("ANALYTICS_MIXPANEL_TIMEOUT", 10.0, minimum=0.1, maximum=60.0)
 ANALYTICS_MIXPANEL_CONCURRENCY = number("ANALYTICS_MIXPANEL_CONCURRENCY", 8, minimum=1, maximum=64)
+# The Redis buffer: streams the workers share out by bot, a lease per stream (analytics.buffer).
+ANALYTICS_SHARDS = number("ANALYTICS_SHARDS", 8, minimum=1, maximum=32)
+ANALYTICS_LEASE_SECONDS = number("ANALYTICS_LEASE_SECONDS", 10.0, minimum=1.0, maximum=300.0)
+ANALYTICS_MAX_DELIVERIES = number("ANALYTICS_MAX_DELIVERIES", 5, minimum=1, maximum=100)
 
 # --- Maintenance windows and webhook health -------------------------------------------------
 MAINTENANCE_CALLS_PER_SECOND = number("MAINTENANCE_CALLS_PER_SECOND", 10.0, minimum=0.1, maximum=1000.0)

@@ -1,8 +1,8 @@
 """The analytics record of each update, written to the buffer in batches by one thread per process.
 
-One RPUSH of many records costs little more than one of a single record, and
-the round trip to Redis was the largest cost of a forward after the forward
-itself. A request only appends to a deque (no lock, no wake-up); the thread
+One pipelined write of many records (an XADD each, one round trip) costs little
+more than one of a single record, and the round trip to Redis was the largest
+cost of a forward after the forward itself. A request only appends to a deque (no lock, no wake-up); the thread
 writes what gathered every few hundredths of a second. Past MAX_QUEUED the
 record is written directly instead.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connections
 
-from analytics.buffer import record_push, records_push
+from analytics.buffer import losses_flush, record_push, records_push
 
 INTERVAL = 0.05
 MAX_QUEUED = 20_000
@@ -48,6 +48,7 @@ class Recorder:
                     target=self._loop, args=(self._stop,), name="proxy-recorder", daemon=True
                 )
                 self._thread.start()
+                atexit.register(losses_flush)  # runs last (atexit is LIFO): what the last flush lost, too
                 atexit.register(self.flush)
 
     def put(self, record: dict[str, Any]) -> None:

@@ -1,15 +1,18 @@
-"""Benchmark the analytics drain: one process turns buffered records into Mixpanel calls, end users and stats.
+"""Benchmark the analytics drain: one worker process, then two, on the same pre-filled buffer.
 
 Fills the buffer with realistic records (as the proxy pushes them) for many
-bots and users, then times one process draining them with the production
-code into a local Mixpanel collector (a separate process) and the database.
-With --rate it also pushes at that rate from another process while draining,
-and reports whether the backlog grows.
+bots and users, then times worker processes (forked from this one, running
+the production drain) turning them into end users, statistics and Mixpanel's
+outbox: once with one process, once with two, from the same records and the
+same empty tables, and prints records/s side by side with the ratio.
+Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL): parallel drains share
+out the Redis streams. With --rate it also pushes at that rate from another
+process while one process drains, and reports whether the backlog grows.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://.../12 python scripts/bench_drain.py --records 100000
 
 It creates a tenant named "bench-drain" with its bots and deletes it at the end.
-Use a scratch database: the drain also takes whatever else is in the buffer.
+Use a scratch database and Redis database: the buffer is emptied first.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.db.models import Sum  # noqa: E402
 
 from accounts.models import Tenant  # noqa: E402
 from analytics import buffer, services  # noqa: E402
@@ -181,8 +185,8 @@ def buffer_fill(payloads: list[str]) -> None:
     if client is None:
         BufferedRecord.objects.bulk_create([BufferedRecord(payload=p) for p in payloads], batch_size=2000)
         return
-    for start in range(0, len(payloads), 5000):
-        client.rpush(buffer.KEY, *payloads[start : start + 5000])
+    for start in range(0, len(payloads), 1000):  # as the proxy's recorder pushes: one pipeline per batch
+        assert buffer.records_push([json.loads(p) for p in payloads[start : start + 1000]])
 
 
 def collector_start() -> tuple[subprocess.Popen[str], str]:
@@ -214,20 +218,6 @@ def _pusher(payloads: list[str], rate: float) -> None:
         if delay > 0:
             time.sleep(delay)
         buffer.record_push(json.loads(payload))
-
-
-PHASES = {"drain": 0.0, "mixpanel_send": 0.0}
-
-
-def drain_all() -> None:
-    """What the drain and the Mixpanel sender do, one after the other, in this one process."""
-    while buffer.buffer_length() or MixpanelPending.objects.exists():
-        started = time.perf_counter()
-        services.records_drain(seconds=5)
-        PHASES["drain"] += time.perf_counter() - started
-        started = time.perf_counter()
-        services.mixpanel_send(seconds=5)
-        PHASES["mixpanel_send"] += time.perf_counter() - started
 
 
 def steady(traffic: Traffic, rate: float, seconds: float) -> dict[str, Any]:
@@ -262,63 +252,151 @@ def steady(traffic: Traffic, rate: float, seconds: float) -> dict[str, Any]:
     }
 
 
+def _worker(ready: Any, go: Any, done: Any) -> None:
+    """One drain worker process: drains until the buffer is empty, as a Celery worker's task would."""
+    buffer._client = None
+    ready.set()
+    go.wait()
+    taken = 0
+    while True:
+        n = services.records_drain(seconds=5)
+        taken += n
+        if not n:
+            if not buffer.buffer_length():
+                break
+            time.sleep(0.01)  # the other process holds the streams left
+    done.put((taken, _backend_cpu()))
+    connections.close_all()
+
+
+def _backend_cpu() -> float | None:
+    """CPU seconds of this process's PostgreSQL backend, when it runs on this machine (readable /proc)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def tables_reset() -> None:
+    """Forget what a run wrote, so the next starts from the same empty tables."""
+    from analytics.models import BotDailyStats, CohortDay, DrainedRecord
+
+    bots = Bot.objects.filter(tenant__name=TENANT)
+    for model in (EndUser, BotHourlyStats, BotDailyStats, CohortDay, MixpanelPending):
+        model.objects.filter(bot__in=bots).delete()
+    DrainedRecord.objects.all().delete()
+    cache.clear()  # what retry detection remembers
+    buffer.buffer_clear()
+
+
+def workers_run(payloads: list[str], workers: int) -> dict[str, Any]:
+    tables_reset()
+    buffer_fill(payloads)
+    assert buffer.buffer_length() == len(payloads)
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    ready = [context.Event() for _ in range(workers)]
+    go, done = context.Event(), context.Queue()
+    processes = [context.Process(target=_worker, args=(r, go, done)) for r in ready]
+    for process in processes:
+        process.start()
+    for r in ready:
+        r.wait()
+    cpu_before = os.times()
+    started = time.perf_counter()
+    go.set()
+    results = [done.get() for _ in processes]
+    taken = [n for n, _ in results]
+    backend_cpu = [cpu for _, cpu in results]
+    elapsed = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    cpu_after = os.times()
+    counted = BotHourlyStats.objects.filter(bot__tenant__name=TENANT).aggregate(n=Sum("attempts"))["n"] or 0
+    return {
+        "workers": workers,
+        "seconds": round(elapsed, 2),
+        "records_per_second": round(len(payloads) / elapsed),
+        "taken_per_worker": taken,
+        "workers_cpu_seconds": round(
+            cpu_after.children_user + cpu_after.children_system - cpu_before.children_user - cpu_before.children_system,
+            2,
+        ),
+        "postgres_cpu_seconds": round(sum(backend_cpu), 2) if None not in backend_cpu else None,
+        "attempts_counted": counted,
+        "end_users": EndUser.objects.filter(bot__tenant__name=TENANT).count(),
+        "backlog": buffer.buffer_length(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--bots", type=int, default=300)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--mixpanel-share", type=float, default=0.5, help="share of bots with a Mixpanel token")
+    parser.add_argument("--workers", default="1,2", help="worker processes of each run, compared to the first")
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole comparison this many times, alternating")
     parser.add_argument("--rate", type=float, default=0, help="also push at this rate (records/s) while draining")
     parser.add_argument("--seconds", type=float, default=20, help="how long to push at --rate")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
 
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        raise SystemExit(
+            "bench-drain needs PostgreSQL and Redis: set DATABASE_URL=postgres://... and REDIS_URL=redis://... "
+            "(scratch databases: the buffer is emptied)"
+        )
     call_command("migrate", verbosity=0)
-    collector, url = collector_start()
-    settings.MIXPANEL_API_URL = url
     try:
         bots = bots_create(args.bots, args.mixpanel_share)
         traffic = Traffic(bots, args.users, seed=42)
         payloads = traffic.records(args.records)
-        cache.delete(services.LOCK_KEY)
-        buffer_fill(payloads)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        if os.environ.get("BENCH_PROFILE"):
-            import cProfile
-
-            cProfile.runctx("drain_all()", globals(), locals(), os.environ["BENCH_PROFILE"])
-        else:
-            drain_all()
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        sent = collector_summary(url)
+        counts = [int(n) for n in args.workers.split(",")]
+        runs = [workers_run(payloads, n) for _ in range(args.repeat) for n in counts]
+        # Each run compared to the first of its round: neighbours' load moves both alike.
+        for i, run in enumerate(runs):
+            base = runs[i - i % len(counts)]["records_per_second"]
+            run["ratio"] = round(run["records_per_second"] / base, 2)
+        ratios = {n: sorted(run["ratio"] for run in runs if run["workers"] == n) for n in counts}
         figures: dict[str, Any] = {
-            "database": connection.vendor,
-            "buffer": "redis" if buffer.redis_client() else "database",
             "records": args.records,
             "bots": args.bots,
-            "seconds": round(elapsed, 2),
-            "records_per_second": round(args.records / elapsed),
-            "worker_cpu_seconds": round(cpu, 2),
-            "drain_seconds": round(PHASES["drain"], 2),
-            "mixpanel_send_seconds": round(PHASES["mixpanel_send"], 2),
-            "records_per_cpu_second": round(args.records / cpu),
             "batch_size": settings.ANALYTICS_BATCH_SIZE,
-            "mixpanel_events": sent["events"],
-            "mixpanel_profiles": sent["profiles"],
-            "mixpanel_requests": sent["requests"],
-            "mixpanel_parked": MixpanelPending.objects.filter(bot__tenant__name=TENANT).count(),
-            "end_users": EndUser.objects.filter(bot__tenant__name=TENANT).count(),
-            "hourly_rows": BotHourlyStats.objects.filter(bot__tenant__name=TENANT).count(),
-            "backlog": buffer.buffer_length(),
+            "streams": settings.ANALYTICS_SHARDS,
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
+            "runs": runs,
+            "median_ratio": {str(n): r[len(r) // 2] for n, r in ratios.items()},
         }
+        print(f"{'workers':>8} {'seconds':>8} {'records/s':>10} {'ratio':>6} {'cpu s':>6} {'pg cpu s':>9}")
+        for run in runs:
+            print(
+                f"{run['workers']:>8} {run['seconds']:>8} {run['records_per_second']:>10} {run['ratio']:>6.2f}"
+                f" {run['workers_cpu_seconds']:>6} {run['postgres_cpu_seconds']!s:>9}"
+            )
+        load = os.getloadavg()[0]
+        print(f"median ratio: {figures['median_ratio']}; load average {load:.1f} on {os.cpu_count()} CPUs")
         if args.rate:
-            figures["steady"] = steady(traffic, args.rate, args.seconds)
+            collector, url = collector_start()
+            settings.MIXPANEL_API_URL = url
+            try:
+                tables_reset()
+                figures["steady"] = steady(traffic, args.rate, args.seconds)
+            finally:
+                collector.terminate()
         print(json.dumps(figures, indent=2))
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(figures, indent=2))
+        if any(run["attempts_counted"] != args.records for run in runs):
+            raise SystemExit("a run did not count every record exactly once")
     finally:
-        collector.terminate()
+        tables_reset()
         Tenant.objects.filter(name=TENANT).delete()
 
 

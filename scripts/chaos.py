@@ -473,6 +473,116 @@ def worker_killed(h: Harness, scale: float) -> dict[str, Any]:
     return {}
 
 
+# --- the analytics drain: at least once, never twice ------------------------------------------------
+def _analytics_totals(h: Harness) -> dict[str, int]:
+    """Attempts counted per bot (by index), and the pipeline's counted losses under "lost"."""
+    from django.db import connections
+    from django.db.models import Sum
+
+    from analytics.models import BotHourlyStats, PipelineCounter
+
+    connections.close_all()
+    rows = BotHourlyStats.objects.values("bot_id").annotate(n=Sum("attempts"))
+    by_id = {row["bot_id"]: row["n"] for row in rows}
+    totals = {str(n): by_id.get(bot.id, 0) for n, bot in enumerate(h.bots)}
+    lost = PipelineCounter.objects.filter(
+        name__in=[
+            PipelineCounter.RECORDS_LOST,
+            PipelineCounter.RECORDS_FAILED,
+            PipelineCounter.RECORDS_INVALID,
+            PipelineCounter.RECORDS_UNKNOWN_BOT,
+        ]
+    ).aggregate(n=Sum("value"))["n"]
+    totals["lost"] = lost or 0
+    return totals
+
+
+def _buffer_pending() -> int:
+    """Entries a worker read and has not acknowledged yet: a batch being written."""
+    from analytics import buffer
+
+    client = buffer.redis_client()
+    assert client is not None
+    total = 0
+    for shard in range(settings_shards()):
+        with contextlib.suppress(Exception):
+            total += int(client.xpending(buffer.stream_key(shard), buffer.GROUP)["pending"])
+    return total
+
+
+def settings_shards() -> int:
+    from django.conf import settings
+
+    return int(settings.ANALYTICS_SHARDS)
+
+
+def _worker_kill(h: Harness) -> None:
+    """SIGKILL the worker role and its pool processes (by their ids), as an OOM killer would."""
+    role = h.roles["worker"]
+    for process in list(role.processes):
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        pids = children.read_text().split() if children.exists() else []
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        role.stop(process, kill=True)
+
+
+def _analytics_check(h: Harness, before: dict[str, int], figures: dict[str, Any] | None = None) -> list[str]:
+    """After recovery, each bot's attempts counted == the attempts the proxy answered, less counted losses."""
+    from analytics import buffer
+
+    deadline = time.monotonic() + 60
+    while buffer.buffer_length() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # the last batch's commit, and the proxy's last records
+    while buffer.buffer_length() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    after = _analytics_totals(h)
+    answered_total, counted_total, problems = 0, 0, []
+    for n, token in enumerate(h.tokens):
+        pushed = set(h.pushed[n])
+        answered = sum(1 for a in h.standin.delivery_log(token) if a.status is not None and a.update_id in pushed)
+        counted = after[str(n)] - before[str(n)]
+        answered_total += answered
+        counted_total += counted
+        if counted > answered:
+            problems.append(f"bot {n}: {counted} attempts counted, the proxy answered {answered}: counted twice")
+    lost = after["lost"] - before["lost"]
+    if figures is not None:
+        figures.update(answered=answered_total, analytics_counted=counted_total, counted_lost=lost)
+    if counted_total != answered_total - lost:
+        problems.append(
+            f"analytics counted {counted_total} attempts, the proxy answered {answered_total}, {lost} counted as lost"
+        )
+    if buffer.buffer_length():
+        problems.append(f"{buffer.buffer_length()} records still in the buffer a minute after recovery")
+    return problems
+
+
+@scenario("worker_killed_mid_drain")
+def worker_killed_mid_drain(h: Harness, scale: float) -> dict[str, Any]:
+    """The worker SIGKILLed while a batch is read and not yet acknowledged, several times: its batch is
+    taken over once the stream's lease runs out, and counted once."""
+    _analytics_check(h, _analytics_totals(h))  # the previous scenario's records first
+    before = _analytics_totals(h)
+    h.load_start()
+    time.sleep(2)
+    kills, rounds = 0, max(2, round(5 * scale))
+    for _ in range(rounds):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _buffer_pending():
+            time.sleep(0.002)
+        kills += bool(_buffer_pending())
+        _worker_kill(h)
+        time.sleep(2)  # a backlog gathers meanwhile, so the next drains have batches worth killing
+        h.roles["worker"].start()
+    time.sleep(2)
+    figures: dict[str, Any] = {"kills_mid_drain": kills}
+    figures["after_settle"] = lambda: _analytics_check(h, before, figures)
+    return figures
+
+
 @scenario("postgres-stopped")
 def postgres_stopped(h: Harness, scale: float) -> dict[str, Any]:
     if h.pg is None:
@@ -648,8 +758,11 @@ def run(names: list[str], bots: int, rate: float, scale: float) -> list[Result]:
                 harness.reset_records()
                 log(f"scenario {name}")
                 figures = SCENARIOS[name](harness, scale)
+                after_settle = figures.pop("after_settle", None)
                 settled = harness.settle()
                 problems = harness.check() if "skipped" not in figures else []
+                if after_settle is not None:
+                    problems.extend(after_settle())
                 if not settled:
                     problems.append("the queues did not drain within 120 s after the fault was healed")
                 if "problem" in figures:

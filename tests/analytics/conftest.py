@@ -26,13 +26,10 @@ NOW = time.time()
 def _fresh_pipeline(settings: Settings) -> Iterator[None]:
     settings.MIXPANEL_API_URL = "http://127.0.0.1:9"  # nothing listens: tests never reach the real Mixpanel
     buffer._client = None
-    client = buffer.redis_client()
-    if client is not None:
-        client.delete(buffer.KEY, buffer.LOST_KEY)
+    buffer.buffer_clear()
     buffer._lost_unreported = 0
     yield
-    if client is not None:
-        client.delete(buffer.KEY, buffer.LOST_KEY)
+    buffer.buffer_clear()
     buffer._client = None
 
 

@@ -56,6 +56,7 @@ def test_the_marker_leaks_nowhere(
     caplog.set_level(logging.DEBUG)
     collector.mode = "down"  # so batches also wait in the database for a retry
     push_everything(bot, push)
+    assert MARK not in database_text() + redis_text()  # the records waiting in the buffer
     drain()
     assert MARK not in database_text() + redis_text()
     collector.mode = "ok"

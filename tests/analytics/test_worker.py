@@ -14,8 +14,10 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import Sum
 
-from analytics.models import EndUser
+from analytics import buffer
+from analytics.models import BotHourlyStats, EndUser
 from analytics.tasks import analytics_drain_task, analytics_mixpanel_send_task
 from botpresto.bots.models import Bot
 from botpresto.devtools.collector import MixpanelCollector
@@ -86,3 +88,27 @@ def test_a_worker_drains_the_buffer_into_end_users_and_mixpanel(
     analytics_mixpanel_send_task.apply_async(queue=worker_queue)
     wait_for(lambda: len(collector.events) == 3)
     assert len(collector.profiles) == 3
+
+
+def test_it_takes_over_the_batch_of_a_worker_killed_mid_drain_and_counts_it_once(
+    bot: Bot, push: Push, worker_queue: str
+) -> None:
+    for n in range(40):
+        push(bot, message(n, {"id": 950 + n % 7, "first_name": "K", "language_code": "en"}))
+    shard = buffer.shard_of({"bot": str(bot.uuid)})
+    assert buffer.lease_take(shard, "killed-worker")
+    killed = buffer.batch_read(shard, "killed-worker", 25)  # read, never written nor acknowledged
+    assert killed is not None
+    assert len(killed.ids) == 25
+    buffer.lease_release(shard, "killed-worker")  # its lease has run out
+
+    analytics_drain_task.apply_async(queue=worker_queue)
+
+    def counted() -> int:
+        return BotHourlyStats.objects.filter(bot=bot).aggregate(n=Sum("updates"))["n"] or 0
+
+    wait_for(lambda: counted() == 40 and buffer.buffer_length() == 0)
+    analytics_drain_task.apply_async(queue=worker_queue)
+    time.sleep(1)
+    assert counted() == 40
+    assert EndUser.objects.filter(bot=bot).count() == 7

@@ -40,10 +40,10 @@ def bot(owner, endpoint: Endpoint) -> Bot:  # type: ignore[no-untyped-def]
 def test_updates_are_forwarded_and_the_lost_record_counted(
     client: Client, bot: Bot, endpoint: Endpoint, redis_down: None
 ) -> None:
-    lost = buffer._lost_unreported
+    lost = buffer.lost_count()
     assert post(client, bot).status_code == 200
     assert len(endpoint.received) == 1
-    assert buffer._lost_unreported == lost + 1
+    assert buffer.lost_count() == lost + 1
 
 
 def test_a_failure_is_still_answered_for_a_retry_and_its_side_work_is_counted_lost(
