@@ -173,7 +173,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Owners' alerts and users' notices have queues of their own, so neither waits behind the
-# other or behind bulk work. A worker started without -Q consumes all three.
+# other or behind bulk work. The Procfiles run a worker of its own for "alerts" (a worker
+# consuming several queues takes the next message of any, so a burst of notices would still
+# hold an alert back); a worker started without -Q consumes all three.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("alerts"), Queue("notices")]
 CELERY_TASK_ROUTES = {

@@ -284,6 +284,7 @@ class Harness:
         self.roles = {
             "proxy": Role("proxy", env, self.root, ("--host", "127.0.0.1")),
             "worker": Role("worker", env, self.root),
+            "alerts": Role("alerts", env, self.root),
             "beat": Role("beat", env, self.root, ("-s", str(self.root / "celerybeat-schedule"))),
         }
         for role in self.roles.values():
