@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PROXY_PORT ?= 8001
 
-.PHONY: run test test-fast lint format migrate demo bench bench-drain chaos upgrade-check clean venv
+.PHONY: run test test-fast lint format migrate demo bench bench-drain chaos soak-broker upgrade-check clean venv
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ test-fast: $(STAMP)
 # endpoint exactly once. Starts its own PostgreSQL (needs root) and Redis; CHAOS_ARGS e.g. "--short".
 chaos: $(STAMP)
 	$(BIN)/python scripts/chaos.py $(CHAOS_ARGS)
+
+# The embedded broker under demo traffic (README, "Background work"); SOAK_ARGS e.g. "--seconds 3600".
+soak-broker: $(STAMP)
+	$(BIN)/python scripts/soak_broker.py $(SOAK_ARGS)
 
 # Which pinned dependencies have newer releases (upgrade one at a time, run make test, commit).
 upgrade-check: $(STAMP)

@@ -151,14 +151,18 @@ CACHES = {
 # --- Background work (Celery) -------------------------------------------------------------
 CELERY_BROKER_URL = text("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
-    # The embedded default: a real broker in a folder, so `make run` needs no server.
+    # The embedded default: a real broker in a folder, so `make run` needs no server. kombu's own
+    # folder transport lets a worker read a message still being written; ours renames complete files
+    # into place (botpresto.core.broker).
+    CELERY_BROKER_TRANSPORT = "botpresto.core.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
+        "polling_interval": 0.25,  # seconds between looks at an empty queue: alerts go out promptly
     }
-    for _folder in ("queue", "control"):
+    for _folder in ("queue", "control", "staging", "claimed"):
         (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = flag("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -169,7 +173,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Owners' alerts and users' notices have queues of their own, so neither waits behind the
-# other or behind bulk work. A worker started without -Q consumes all three.
+# other or behind bulk work. The Procfiles run a worker of its own for "alerts" (a worker
+# consuming several queues takes the next message of any, so a burst of notices would still
+# hold an alert back); a worker started without -Q consumes all three.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("alerts"), Queue("notices")]
 CELERY_TASK_ROUTES = {

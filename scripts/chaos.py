@@ -13,7 +13,7 @@ stand-in's delivery log and the endpoints' records.
 
     make chaos                              # every scenario
     make chaos CHAOS_ARGS="--short"         # CI: fewer updates, shorter faults
-    make chaos CHAOS_ARGS="--scenario reload,postgres"
+    make chaos CHAOS_ARGS="--scenario reload,postgres-stopped"
 
 Needs root for the private PostgreSQL cluster (initdb runs as the postgres user);
 without it the scenarios that stop PostgreSQL are skipped and said so.
@@ -237,6 +237,7 @@ class Harness:
         self.loading = threading.Event()
         self.load_thread: threading.Thread | None = None
         self.chats = 12
+        self.first_chat = 1  # a scenario about notices takes chats no earlier scenario told (the cooldown)
 
     # setup
     def env(self) -> dict[str, str]:
@@ -257,7 +258,7 @@ class Harness:
             "PROXY_READ_TIMEOUT": "2",
             "PROXY_RETRY_AFTER": "1",
             "ALLOW_PRIVATE_UPSTREAMS": "true",
-            "EMAIL_URL": f"filemail://{self.root / 'mail'}",
+            "EMAIL_URL": f"filemail:///{self.root / 'mail'}",  # four slashes: an absolute path
             "LOG_LEVEL": "WARNING",
             "ALERT_AFTER_FAILURES": "3",
         }
@@ -284,6 +285,7 @@ class Harness:
         self.roles = {
             "proxy": Role("proxy", env, self.root, ("--host", "127.0.0.1")),
             "worker": Role("worker", env, self.root),
+            "alerts": Role("alerts", env, self.root),
             "beat": Role("beat", env, self.root, ("-s", str(self.root / "celerybeat-schedule"))),
         }
         for role in self.roles.values():
@@ -328,7 +330,7 @@ class Harness:
         def push() -> None:
             n, interval, next_at = 0, 1.0 / rate, time.monotonic()
             while self.loading.is_set():
-                bot, chat = n % self.bot_count, (n // self.bot_count) % self.chats + 1
+                bot, chat = n % self.bot_count, (n // self.bot_count) % self.chats + self.first_chat
                 message = {"message_id": n, "date": int(time.time()), "text": f"u{n}"}
                 message["chat"] = {"id": chat, "type": "private"}
                 message["from"] = {"id": chat, "is_bot": False, "first_name": "U", "language_code": "en"}
@@ -389,6 +391,45 @@ class Harness:
                     problems.append(f"bot {n}: chat {record.chat} got update {record.update_id} out of order")
                     break
                 order[record.chat] = record.update_id
+        return problems
+
+    def alert_kinds(self) -> dict[int, list[str]]:
+        """Each bot's endpoint emails so far, in the order sent: "failing" or "recovered"."""
+        kinds: dict[int, list[str]] = defaultdict(list)
+        for subject in self.emails():
+            kind = "failing" if "is failing" in subject else "recovered" if "has recovered" in subject else None
+            for n in range(self.bot_count):
+                if kind and subject.startswith(f"@chaos{n}_bot:"):
+                    kinds[n].append(kind)
+        return kinds
+
+    def alerts_settle(self, timeout: float = 60.0) -> None:
+        """Wait until every owner alert is sent and no bot is still marked failing (the endpoints are up)."""
+        from botpresto.bots.models import Bot
+        from botpresto.notifications.models import OwnerAlert
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                unsent = OwnerAlert.objects.filter(sent_at__isnull=True).exists()
+                failing = Bot.objects.filter(endpoint_failing_since__isnull=False).exists()
+                if not unsent and not failing:
+                    return
+            time.sleep(0.5)
+
+    def check_alerts(self) -> list[str]:
+        """Outage emails are one fact per bot: they alternate, failing first, and every outage has ended."""
+        from botpresto.bots.models import Bot
+        from botpresto.notifications.models import OwnerAlert
+
+        problems = []
+        for n, kinds in sorted(self.alert_kinds().items()):
+            if any(a == b for a, b in itertools.pairwise(kinds)) or (kinds and kinds[0] != "failing"):
+                problems.append(f"bot {n}: endpoint emails out of step: {kinds}")
+        if still := Bot.objects.filter(endpoint_failing_since__isnull=False).count():
+            problems.append(f"{still} bots still shown failing although their endpoints work again")
+        if unsent := OwnerAlert.objects.filter(sent_at__isnull=True).count():
+            problems.append(f"{unsent} owner alerts never sent")
         return problems
 
     def reset_records(self) -> None:
@@ -603,6 +644,98 @@ def postgres_stopped(h: Harness, scale: float) -> dict[str, Any]:
     return figures
 
 
+def _wait(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):  # the database may be coming back
+            if condition():
+                return True
+        time.sleep(0.5)
+    return False
+
+
+def _outage_emails(h: Harness, before: dict[int, list[str]]) -> dict[str, Any]:
+    """Exactly one failing and one recovered email per bot for the one outage of the scenario."""
+    h.alerts_settle()
+    after = h.alert_kinds()
+    new = {n: after.get(n, [])[len(before.get(n, [])) :] for n in range(h.bot_count)}
+    figures: dict[str, Any] = {"emails_per_bot": sorted({len(kinds) for kinds in new.values()})}
+    if wrong := {n: kinds for n, kinds in new.items() if kinds != ["failing", "recovered"]}:
+        figures["problem"] = f"not one failing and one recovered email per outage: {wrong}"
+    return figures
+
+
+@scenario("redis_restarted_mid_outage")
+def redis_restarted_mid_outage(h: Harness, scale: float) -> dict[str, Any]:
+    before = h.alert_kinds()
+    h.load_start()
+    time.sleep(2)
+    h.endpoints.mode = "fail"
+    told = _wait(lambda: all(len(h.alert_kinds().get(n, [])) > len(before.get(n, [])) for n in range(h.bot_count)), 30)
+    h.redis.kill()  # every counter, the broker's queues and the cache go with it
+    time.sleep(3 * scale)
+    h.redis.start()
+    time.sleep(6 * scale)  # still failing: the counters start again from nothing
+    h.endpoints.mode = "ok"
+    time.sleep(2)
+    h.settle()
+    figures = _outage_emails(h, before)
+    if not told:
+        figures["problem"] = "the failing emails did not all go out within 30 s of the outage"
+    return figures
+
+
+@scenario("postgres_stopped_while_notices_due")
+def postgres_stopped_while_notices_due(h: Harness, scale: float) -> dict[str, Any]:
+    if h.pg is None:
+        return {"skipped": "needs root and PostgreSQL's binaries for a cluster of its own"}
+    before = h.alert_kinds()
+    since = time.time()
+    h.first_chat = 1000 + int(since) % 1000 * 100  # chats not told before, so each is due a notice
+    h.load_start()
+    time.sleep(2)
+    h.endpoints.mode = "fail"  # every chat's next update fails: a notice is due for each
+    time.sleep(0.5)
+    h.pg.stop()
+    time.sleep(5 * scale)
+    h.pg.start()
+    time.sleep(8 * scale)  # notices retried and sent while the endpoint still fails
+    h.endpoints.mode = "ok"
+    back = time.time()
+    time.sleep(2)
+    h.settle()
+    figures = _outage_emails(h, before)
+    problems = [figures.pop("problem")] if "problem" in figures else []
+    sent = late = 0
+    for n, token in enumerate(h.tokens):
+        delivered_again = min(
+            (a.time for a in h.standin.delivery_log(token) if a.time >= back and a.status and 200 <= a.status < 300),
+            default=float("inf"),
+        )
+        notices = [c for c in h.standin.calls(token, "sendMessage", source="api") if c.time >= since]
+        chats = Counter(int(c.params["chat_id"]) for c in notices if c.error_code is None)
+        sent += sum(chats.values())
+        late += sum(1 for c in notices if c.time > delivered_again + 1.0)
+        if twice := [chat for chat, count in chats.items() if count > 1]:
+            problems.append(f"bot {n}: chats told more than once: {twice}")
+    dropped = sum(
+        (h.root / name).read_text(errors="replace").count("raised unexpected: OperationalError")
+        for name in ("worker.log", "alerts.log")
+        if (h.root / name).exists()
+    )
+    h.first_chat = 1
+    figures.update(notices_sent=sent, notices_after_recovery=late, tasks_dropped=dropped)
+    if late:
+        problems.append(f"{late} notices went out more than 1 s after the bot delivered again")
+    if dropped:
+        problems.append(f"{dropped} tasks gave up on OperationalError")
+    if not sent:
+        problems.append("no notice went out although the endpoint failed for seconds after the database came back")
+    if problems:
+        figures["problem"] = "; ".join(problems)
+    return figures
+
+
 def _pause_figures(h: Harness, since: float) -> dict[str, Any]:
     """Non-2xx answers and the longest gap between two deliveries since ``since`` (all bots together)."""
     attempts = [a for token in h.tokens for a in h.standin.delivery_log(token) if a.time >= since]
@@ -760,7 +893,8 @@ def run(names: list[str], bots: int, rate: float, scale: float) -> list[Result]:
                 figures = SCENARIOS[name](harness, scale)
                 after_settle = figures.pop("after_settle", None)
                 settled = harness.settle()
-                problems = harness.check() if "skipped" not in figures else []
+                harness.alerts_settle()
+                problems = harness.check() + harness.check_alerts() if "skipped" not in figures else []
                 if after_settle is not None:
                     problems.extend(after_settle())
                 if not settled:
@@ -775,7 +909,7 @@ def run(names: list[str], bots: int, rate: float, scale: float) -> list[Result]:
         finally:
             harness.teardown()
             if any(r.problems for r in results):
-                for name in ("proxy.log", "worker.log"):
+                for name in ("proxy.log", "worker.log", "alerts.log"):
                     path = root / name
                     if path.exists():
                         print(f"--- last lines of {name}", file=sys.stderr)

@@ -4,14 +4,20 @@ The sample bot's webhook points at the sample endpoint, which answers every
 text message with a webhook reply (a sendMessage carried in its 200 answer),
 as many real bots do. Connect the bot to BotPresto and the same conversation
 flows through the proxy.
+
+The stand-in keeps its state in var/standin.json (DEMO_STANDIN_STATE): a restarted
+`make demo` finds the webhook BotPresto set, in step with BotPresto's database.
+Delete that file and db.sqlite3 together to start the demo clean.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from botpresto.devtools.standin import StandIn
 
@@ -19,6 +25,7 @@ DEMO_TOKEN = os.environ.get("DEMO_BOT_TOKEN", "5550001234:AAdemo-local-only-toke
 ENDPOINT_SECRET = "demo-endpoint-secret"
 STANDIN_PORT = int(os.environ.get("DEMO_STANDIN_PORT", "8081"))
 ENDPOINT_PORT = int(os.environ.get("DEMO_ENDPOINT_PORT", "8082"))
+STATE_FILE = Path(os.environ.get("DEMO_STANDIN_STATE") or Path(__file__).resolve().parents[2] / "var" / "standin.json")
 
 
 class EchoBot(BaseHTTPRequestHandler):
@@ -45,17 +52,26 @@ class EchoBot(BaseHTTPRequestHandler):
         print(f"sample endpoint: {format % args}", flush=True)
 
 
+def _interrupted(*_: object) -> None:
+    raise KeyboardInterrupt  # honcho stops its processes with SIGTERM: save the state on the way out
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupted)
     endpoint = ThreadingHTTPServer(("127.0.0.1", ENDPOINT_PORT), EchoBot)
     threading.Thread(target=endpoint.serve_forever, daemon=True).start()
-    standin = StandIn("127.0.0.1", STANDIN_PORT, retry_base_delay=2.0, retry_max_delay=30.0).start()
-    standin.add_bot(
-        DEMO_TOKEN,
-        username="presto_demo_bot",
-        first_name="Presto Demo",
-        webhook_url=f"http://127.0.0.1:{ENDPOINT_PORT}/hook",
-        secret_token=ENDPOINT_SECRET,
-    )
+    standin = StandIn(
+        "127.0.0.1", STANDIN_PORT, retry_base_delay=2.0, retry_max_delay=30.0, state_file=STATE_FILE
+    ).start()
+    if DEMO_TOKEN not in {bot.token for bot in standin.bots()}:  # else kept from the last run, webhook and all
+        standin.add_bot(
+            DEMO_TOKEN,
+            username="presto_demo_bot",
+            first_name="Presto Demo",
+            webhook_url=f"http://127.0.0.1:{ENDPOINT_PORT}/hook",
+            secret_token=ENDPOINT_SECRET,
+        )
+        standin.save()
     print(f"Telegram stand-in on {standin.url}; sample endpoint on http://127.0.0.1:{ENDPOINT_PORT}/hook", flush=True)
     try:
         threading.Event().wait()

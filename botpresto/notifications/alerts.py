@@ -98,22 +98,51 @@ def _context(alert: OwnerAlert) -> dict[str, Any]:
     return context
 
 
-def _claim(alert_id: int, now: datetime) -> OwnerAlert | None:
+class AlertHeldBack(Exception):
+    """A recovered alert waits for the failing alert of the same outage: the owners read them in order."""
+
+
+def _claim(alert_id: int, now: datetime, claimer: str) -> OwnerAlert | None:
     claimable = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE)
+    if claimer:
+        claimable |= Q(claimed_by=claimer)
     claimed = OwnerAlert.objects.filter(claimable, id=alert_id, sent_at__isnull=True).update(
-        claimed_at=now, attempts=F("attempts") + 1
+        claimed_at=now, claimed_by=claimer, attempts=F("attempts") + 1
     )
     return OwnerAlert.objects.select_related("bot", "tenant").get(id=alert_id) if claimed else None
 
 
-def alert_send(*, alert_id: int) -> int:
+def _release(alert_id: int) -> None:
+    OwnerAlert.objects.filter(id=alert_id).update(claimed_at=None, claimed_by="")
+
+
+def _failing_unsent(alert: OwnerAlert, now: datetime) -> bool:
+    """An earlier failing alert of this bot is still to be sent (its task is retrying, say)."""
+    return (
+        alert.kind == Kind.RECOVERED
+        and alert.bot_id is not None
+        and OwnerAlert.objects.filter(
+            bot_id=alert.bot_id,
+            kind=Kind.FAILING,
+            id__lt=alert.id,
+            sent_at__isnull=True,
+            created_at__gte=now - GIVE_UP_AFTER,
+        ).exists()
+    )
+
+
+def alert_send(*, alert_id: int, claimer: str = "") -> int:
     """Send the alert on every channel that should have it and has not yet, once; returns the deliveries made
     (0 if another sender had it). A channel that fails for now frees the alert for the retry, which sends only
-    what is missing (botpresto.notifications.channels)."""
+    what is missing (botpresto.notifications.channels). ``claimer`` names the task, whose retries may take
+    back its own claim. Raises AlertHeldBack while the failing alert of the same outage is unsent."""
     now = timezone.now()
-    alert = _claim(alert_id, now)
+    alert = _claim(alert_id, now, claimer)
     if alert is None:
         return 0
+    if _failing_unsent(alert, now):
+        _release(alert.id)
+        raise AlertHeldBack(alert.id)
     delivered = list(alert.delivered or [])
     made = 0
     try:
@@ -129,7 +158,7 @@ def alert_send(*, alert_id: int) -> int:
             ALERTS.labels(channel=delivery.key.split(":", 1)[0]).inc()
             OwnerAlert.objects.filter(id=alert.id).update(delivered=delivered)
     except Exception:
-        OwnerAlert.objects.filter(id=alert.id).update(claimed_at=None)  # free for the retry
+        _release(alert.id)  # free for the retry (if the database is away, the retry takes its claim back)
         raise
     OwnerAlert.objects.filter(id=alert.id).update(sent_at=timezone.now(), recipients=len(delivered))
     logger.info(

@@ -31,6 +31,9 @@ class OwnerAlert(models.Model):
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="A sender took it (until its lease ends).")
+    # Which task took it: that task's retry takes it back at once (its release may have failed with the
+    # database away), any other sender waits for the lease.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     recipients = models.PositiveSmallIntegerField(default=0)

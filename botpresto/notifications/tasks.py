@@ -9,15 +9,21 @@ from botpresto.bots.models import Bot
 from botpresto.bots.states import bot_mark_token_revoked
 from botpresto.core.metrics import NOTICES
 from botpresto.core.telegram import TokenRevoked
-from botpresto.notifications.alerts import alert_send, alerts_sweep
+from botpresto.notifications.alerts import AlertHeldBack, alert_send, alerts_sweep
 from botpresto.notifications.back import back_send
 from botpresto.notifications.notices import NoticeTarget, notice_send
 from config.celery import app
 
+HELD_BACK_SECONDS = 3  # a recovered alert looks again this soon for its failing alert to be sent
 
-@app.task
-def owner_alert_send_task(alert_id: int) -> int:
-    return alert_send(alert_id=alert_id)
+
+@app.task(bind=True)
+def owner_alert_send_task(self: Any, alert_id: int) -> int:
+    try:
+        return alert_send(alert_id=alert_id, claimer=str(self.request.id or ""))
+    except AlertHeldBack as exc:
+        # Bounded like every retry; past it, the sweep sends the alert once its failing one is out.
+        raise self.retry(exc=exc, countdown=HELD_BACK_SECONDS) from None
 
 
 @app.task

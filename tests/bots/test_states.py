@@ -202,3 +202,45 @@ def test_the_guard_finds_a_status_write() -> None:
     visitor = _StatusWrites()
     visitor.visit(ast.parse("Bot.objects.filter(id=1).update(status='active')\nbot.status = 'x'\n"))
     assert visitor.found == [1, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("transition", ["failing", "recovered"])
+def test_it_alerts_once_when_two_processes_report_the_same_change_at_once(owner: Party, transition: str) -> None:
+    import threading
+
+    from django.db import OperationalError, connection
+
+    bot = bot_make(owner.tenant)
+    since = time.time() - 60
+    if transition == "recovered":
+        states.bot_endpoint_failing(bot=bot, since=since, details={"error": "connect"})
+    start = threading.Barrier(4)
+    won: list[bool] = []
+
+    def report(n: int) -> None:
+        try:
+            mine = Bot.objects.get(id=bot.id)  # each reporter reads the row as it was
+            start.wait()
+            for _ in range(50):  # SQLite locks the table for a moment: retried, as the task would be
+                try:
+                    if transition == "failing":
+                        changed = states.bot_endpoint_failing(bot=mine, since=since + n, details={"error": "x"})
+                    else:
+                        changed = states.bot_endpoint_recovered(bot=mine, at=since + 30 + n)
+                except OperationalError:
+                    time.sleep(0.02)
+                    continue
+                won.append(changed)
+                break
+        finally:
+            connection.close()
+
+    reporters = [threading.Thread(target=report, args=(n,)) for n in range(4)]
+    for thread in reporters:
+        thread.start()
+    for thread in reporters:
+        thread.join()
+    assert sorted(won) == [False, False, False, True]
+    assert alerts(bot).count(transition) == 1
+    assert sum(transition in m.subject for m in alerts_send()) == 1

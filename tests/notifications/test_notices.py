@@ -224,3 +224,42 @@ def test_a_retried_notice_is_sent_although_it_took_the_cooldown_itself(standin: 
         notice_send_task.apply(args=(bot.id, target, failed_at))
     assert notice_send_task.apply(args=(bot.id, target, failed_at), retries=1).result == "sent"
     assert len(_sent(standin, tg)) == 1
+
+
+@pytest.mark.django_db
+def test_it_retries_a_notice_while_the_database_is_away_and_skips_it_once_the_bot_recovered(
+    standin: StandIn, tg: Any, bot: Bot
+) -> None:
+    from unittest import mock
+
+    from celery.exceptions import Retry
+    from django.db import OperationalError
+
+    target, failed_at = NoticeTarget("sendMessage", 42, "en").as_json(), time.time()
+    with (
+        mock.patch("botpresto.notifications.notices.Bot.objects.filter", side_effect=OperationalError("away")),
+        pytest.raises(Retry),
+    ):
+        notice_send_task.apply(args=(bot.id, target, failed_at))
+    Bot.objects.filter(id=bot.id).update(endpoint_recovered_at=datetime.fromtimestamp(failed_at + 5, tz=UTC))
+    assert notice_send_task.apply(args=(bot.id, target, failed_at), retries=1).result == "stale"
+    assert _sent(standin, tg) == []
+
+
+@pytest.mark.django_db
+def test_it_sends_a_notice_retried_after_the_database_came_back_while_the_bot_is_still_down(
+    standin: StandIn, tg: Any, bot: Bot
+) -> None:
+    from unittest import mock
+
+    from celery.exceptions import Retry
+    from django.db import OperationalError
+
+    target, failed_at = NoticeTarget("sendMessage", 42, "en").as_json(), time.time()
+    with (
+        mock.patch("botpresto.notifications.notices.Bot.objects.filter", side_effect=OperationalError("away")),
+        pytest.raises(Retry),
+    ):
+        notice_send_task.apply(args=(bot.id, target, failed_at))
+    assert notice_send_task.apply(args=(bot.id, target, failed_at), retries=1).result == "sent"
+    assert len(_sent(standin, tg)) == 1

@@ -149,3 +149,61 @@ def test_a_manual_mode_bot_waiting_for_updates_is_marked_failing(owner, client: 
     bot.refresh_from_db()
     assert bot.shown_status == Bot.Status.FAILING
     assert len(alerts_send()) == 1
+
+
+def restart_every_process() -> None:
+    """What a restart of the proxy, the worker and beat forgets: every in-memory singleton."""
+    from proxy.after import health
+    from proxy.guards import in_flight, tenant_rate
+    from proxy.outbox import outbox
+    from proxy.recorder import recorder
+    from proxy.rejects import rejects
+    from proxy.routes import table
+
+    for singleton in (health, in_flight, tenant_rate, outbox, recorder, rejects, table):
+        singleton.reset()
+
+
+def kinds(outbox: list[Any]) -> list[str]:
+    return ["failing" if "failing" in m.subject else "recovered" if "recovered" in m.subject else "?" for m in outbox]
+
+
+def test_it_sends_the_recovered_email_after_a_restart_in_the_outage(
+    client: Client, bot: Bot, endpoint: Endpoint
+) -> None:
+    fail(client, bot, endpoint, 1, 2, 3)
+    restart_every_process()
+    fail(client, bot, endpoint, 4)
+    endpoint.reply = Reply(200)
+    post(client, bot, body=update(5))
+    assert kinds(alerts_send()) == ["failing", "recovered"]
+
+
+def test_it_sends_one_email_of_each_kind_when_redis_is_flushed_in_the_outage(
+    client: Client, bot: Bot, endpoint: Endpoint
+) -> None:
+    from django.core.cache import cache
+
+    fail(client, bot, endpoint, 1, 2, 3)
+    cache.clear()  # Redis restarted without its data
+    restart_every_process()
+    fail(client, bot, endpoint, 4, 5, 6, 7)  # a whole new streak as far as the counters know
+    endpoint.reply = Reply(200)
+    post(client, bot, body=update(8))
+    bot.refresh_from_db()
+    assert bot.shown_status == Bot.Status.ACTIVE
+    assert kinds(alerts_send()) == ["failing", "recovered"]
+
+
+def test_a_later_outage_is_alerted_after_a_restart_and_a_flush(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+    from django.core.cache import cache
+
+    fail(client, bot, endpoint, 1, 2, 3)
+    endpoint.reply = Reply(200)
+    post(client, bot, body=update(4))
+    cache.clear()
+    restart_every_process()
+    fail(client, bot, endpoint, 5, 6, 7)
+    bot.refresh_from_db()
+    assert bot.shown_status == Bot.Status.FAILING  # never "all is well" while every update fails
+    assert kinds(alerts_send()) == ["failing", "recovered", "failing"]

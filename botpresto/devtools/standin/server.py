@@ -17,11 +17,12 @@ import string
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from botpresto.devtools.standin import methods
+from botpresto.devtools.standin import methods, persist
 from botpresto.devtools.standin.delivery import Dispatcher
 from botpresto.devtools.standin.httpd import Handler, Server
 from botpresto.devtools.standin.state import Bot, BotState, Call, DeliveryAttempt, RateLimit
@@ -62,8 +63,13 @@ class StandIn:
         retry_base_delay: float = 1.0,
         retry_max_delay: float = 60.0,
         gone_after: float = 23 * 3600.0,
+        state_file: Path | str | None = None,
     ) -> None:
         self.host = host
+        # Kept across restarts when given (botpresto.devtools.standin.persist): bots, webhooks, queued updates.
+        self.state_file = Path(state_file) if state_file else None
+        self._saved = ""
+        self._stopping = threading.Event()
         self.port = port
         self.allow_http = allow_http
         self._lock = threading.RLock()
@@ -86,6 +92,15 @@ class StandIn:
     def start(self) -> StandIn:
         if self._server is not None:
             raise RuntimeError("the stand-in is already started")
+        if self.state_file is not None and self.state_file.exists():
+            with self._lock:
+                for token, bot in persist.bots_load(self.state_file.read_text()).items():
+                    self._bots.setdefault(token, bot)
+                    self._dispatcher.kick(self._bots[token])
+            logger.info("standin_state_loaded file=%s bots=%d", self.state_file, len(self._bots))
+        if self.state_file is not None:
+            self._stopping.clear()
+            threading.Thread(target=self._keep_saving, name="standin-save", daemon=True).start()
         self._server = Server((self.host, self.port), Handler, self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -95,7 +110,9 @@ class StandIn:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._dispatcher.stop(timeout=0.5)
+        self.save()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -111,6 +128,25 @@ class StandIn:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.stop()
+
+    def save(self) -> None:
+        """Write the state to ``state_file`` (when set and changed)."""
+        if self.state_file is None:
+            return
+        with self._lock:
+            text = persist.bots_dump(self._bots)
+            if text == self._saved:
+                return
+            persist.write_atomic(self.state_file, text)
+            self._saved = text
+
+    def _keep_saving(self) -> None:
+        # Deliveries change the queues from the dispatcher's threads: written within half a second.
+        while not self._stopping.wait(0.5):
+            try:
+                self.save()
+            except OSError:
+                logger.exception("standin_state_not_saved file=%s", self.state_file)
 
     @property
     def url(self) -> str:
@@ -263,6 +299,7 @@ class StandIn:
                 status, error_code = 200, None
                 if method.lower() in ("setwebhook", "deletewebhook"):
                     self._dispatcher.kick(bot)
+                    self.save()  # at once: a restart right after must not forget whose webhook it is
             except methods.ApiError as exc:
                 answer, status, error_code = exc.payload(), exc.code, exc.code
             self._calls.append(Call(token, method, params, time.time(), source, files, error_code))

@@ -29,6 +29,7 @@ class Command(BaseCommand):
             help="add a bot; a bare USERNAME gets a generated token (repeatable)",
         )
         parser.add_argument("--retry-base-delay", type=float, default=1.0, metavar="SECONDS")
+        parser.add_argument("--state", metavar="FILE", help="keep bots, webhooks and queued updates across restarts")
 
     def handle(self, *args: Any, **options: Any) -> None:
         standin = StandIn(
@@ -36,14 +37,20 @@ class Command(BaseCommand):
             options["port"],
             allow_http=options["allow_http"],
             retry_base_delay=options["retry_base_delay"],
+            state_file=options["state"],
         )
+        standin.start()
+        known = {bot.username for bot in standin.bots()}  # kept in --state from the last run
         for spec in options["bot"]:
             token, _, username = str(spec).rpartition(":")
+            if username in known:
+                continue
             try:
                 standin.add_bot(token or None, username=username)
             except ValueError as exc:
+                standin.stop()
                 raise CommandError(f"--bot {username}: {exc}") from None
-        standin.start()
+        standin.save()
         # A local test tool: printing the demo bots' tokens is the point.
         self.stdout.write(f"Telegram Bot API stand-in on {standin.url}")
         for bot in standin.bots():
