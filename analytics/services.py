@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from analytics import buffer, mixpanel_sink
+from analytics.deliveries import deliveries_record
 from analytics.models import BotDailyStats, BotHourlyStats, PipelineCounter, StatsCounters
 from analytics.plan import Plan, plan_build
 from analytics.records import Attempt, attempt_parse, retries_mark, retries_remember
@@ -97,9 +98,10 @@ def _dropped_count(dropped: dict[int, int]) -> None:
     logger.warning("mixpanel_dropped items=%d bots=%d", sum(dropped.values()), len(dropped))
 
 
-def _write(plan: Plan) -> None:
-    """Everything a batch changes, Mixpanel's outbox included, in one transaction."""
+def _write(plan: Plan, attempts: list[Attempt], bots: dict[str, Bot]) -> None:
+    """Everything a batch changes, Mixpanel's outbox and the delivery log included, in one transaction."""
     with transaction.atomic():
+        deliveries_record(attempts=attempts, bots=bots, live=plan.bot_ids())
         plan.users_upsert()
         stats_upsert(hours=plan.hours)
         _dropped_count(mixpanel_sink.outbox_add(batches=plan.mixpanel_batches()))
@@ -139,10 +141,10 @@ def records_process(*, records: list[Any]) -> int:
     remember, forget = retries_mark(attempts, {key: bot.id for key, bot in bots.items()})
     plan = plan_build(attempts=attempts, bots=bots)
     try:
-        _write(plan)
+        _write(plan, attempts, bots)
     except IntegrityError:
         plan = _plan_without_deleted_bots(plan)  # a bot was deleted while we worked
-        _write(plan)
+        _write(plan, attempts, bots)
     retries_remember(remember, forget)
     _last_update_mark(attempts, bots)
     counter_add(name=PipelineCounter.RECORDS_INVALID, n=invalid)
