@@ -48,6 +48,10 @@ class BotDay:
         return self.total_failures / self.attempts if self.attempts else 0.0
 
     @property
+    def failure_percent(self) -> float:
+        return 100 * self.failure_rate
+
+    @property
     def latency_p95_ms(self) -> float | None:
         return percentile(self.latency, 0.95)
 
@@ -67,6 +71,10 @@ class FleetTotals:
     @property
     def failure_rate(self) -> float:
         return self.failures / self.attempts if self.attempts else 0.0
+
+    @property
+    def failure_percent(self) -> float:
+        return 100 * self.failure_rate
 
     @property
     def latency_p95_ms(self) -> float | None:

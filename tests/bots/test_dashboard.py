@@ -103,3 +103,10 @@ def test_the_page_costs_the_same_queries_for_120_bots_as_for_3(
     with django_assert_max_num_queries(len(few)):
         html = client.get("/bots/").content.decode()
     assert html.count('class="sparkline"') == 120
+
+
+def test_a_small_failure_rate_does_not_show_as_zero(owner: Party, owner_client: Client) -> None:
+    _hour(bot_make(owner.tenant), 1, updates=299, failures=1)
+    html = owner_client.get("/bots/").content.decode()
+    assert "(0.3%)" in html
+    assert "0.3% failed (1)" in html
