@@ -268,8 +268,11 @@ def drain_under_load(
     client.delete(KEY)
     worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "1", "--without-mingle"]
     worker += ["--without-gossip", "--loglevel=WARNING", "-s", str(var / "celerybeat-schedule")]
-    start(stack, worker, {**env, "MIXPANEL_API_URL": f"http://127.0.0.1:{collector_port}"}, var / "worker.log")
+    worker_process = start(
+        stack, worker, {**env, "MIXPANEL_API_URL": f"http://127.0.0.1:{collector_port}"}, var / "worker.log"
+    )
     time.sleep(5)  # the worker and beat up, a first drain run done
+    worker_cpu = cpu_seconds(worker_process.pid)
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
     began = time.monotonic()
@@ -287,6 +290,7 @@ def drain_under_load(
     while client.llen(KEY) and time.monotonic() < deadline:
         time.sleep(0.2)
     emptied = time.monotonic() - began
+    worker_cpu = cpu_seconds(worker_process.pid) - worker_cpu  # draining what the load pushed (and beat, idle)
     time.sleep(3)  # the sender's next run
     stop.set()
     sampler.join()
@@ -294,6 +298,7 @@ def drain_under_load(
     return {
         "rps": load["rps"],
         "requests": load["requests"],
+        "worker_cpu_us_per_record": round(worker_cpu / max(load["requests"], 1) * 1e6, 1),
         "backlog_max": max(during, default=0),
         "backlog_end_of_load": during[-1] if during else 0,
         "empty_after_load_seconds": round(max(emptied - loaded, 0), 1) if not client.llen(KEY) else None,
@@ -328,7 +333,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--slow-bots", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="fast-path runs per server; the median is kept")
-    parser.add_argument("--only", default="", help="comma-separated: fast,metrics,slow,isolation,drain")
+    parser.add_argument("--only", default="", help="comma-separated: fast,metrics,slow,isolation,drain,deliveries")
     parser.add_argument("--hang-client", nargs=4, metavar=("URL", "SECRET", "CONNECTIONS", "SECONDS"))
     parser.add_argument("--finish-cost", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -341,7 +346,7 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    only = set(filter(None, args.only.split(","))) or {"fast", "metrics", "slow", "isolation", "drain"}
+    only = set(filter(None, args.only.split(","))) or {"fast", "metrics", "slow", "isolation", "drain", "deliveries"}
 
     var = ROOT / "var" / "bench"
     var.mkdir(parents=True, exist_ok=True)
@@ -489,6 +494,19 @@ def main() -> None:
             results["isolation"] = wrk(proxy_url, slow, 200, duration)
         if "drain" in only:
             results["drain"] = drain_under_load(stack, env, var, proxy_url, fast, duration)
+        if "deliveries" in only:
+            # The delivery log is written by the drain, not the proxy: the proxy under full load with a worker
+            # draining beside it, the log on and off in alternating order, each run with a fresh worker.
+            for round_ in range(args.rounds):
+                for enabled in ("true", "false") if round_ % 2 == 0 else ("false", "true"):
+                    used = cpu_seconds(groups["metered"])
+                    with ExitStack() as run_stack:
+                        run = drain_under_load(
+                            run_stack, {**env, "DELIVERY_LOG_ENABLED": enabled}, var, proxy_url, fast, duration
+                        )
+                    run["proxy_cpu_us"] = (cpu_seconds(groups["metered"]) - used) / run["requests"] * 1e6
+                    run["load"] = os.getloadavg()[0]
+                    results.setdefault(f"deliveries {enabled}", []).append(run)
         redis_clear(redis_url)
         redis_clear(broker_url)
 
@@ -580,6 +598,24 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             f"backlog at most {r['backlog_max']} records, {r['backlog_end_of_load']} when the load stopped, "
             f"empty {r['empty_after_load_seconds']} s later; Mixpanel got {r['mixpanel']['events']} events "
             f"for {r['requests']} updates"
+        )
+    if "deliveries true" in results:
+        on, off = results["deliveries true"], results["deliveries false"]
+
+        def median(runs: list[dict[str, Any]], key: str) -> float:
+            return float(sorted(r[key] for r in runs)[len(runs) // 2])
+
+        pairs = sorted(a["rps"] / b["rps"] for a, b in zip(on, off, strict=True))
+        loads = sorted(r["load"] for r in on + off)
+        print(
+            f"\ndelivery log on against off (DELIVERY_LOG_ENABLED), proxy at 64 conns with one worker draining, "
+            f"{len(on)} alternating runs each, medians: proxy {median(on, 'rps'):.0f} / {median(off, 'rps'):.0f} "
+            f"req/s ({median(on, 'rps') / median(off, 'rps'):.1%}, median of pair ratios "
+            f"{pairs[len(pairs) // 2]:.1%}); proxy CPU per update {median(on, 'proxy_cpu_us'):.0f} / "
+            f"{median(off, 'proxy_cpu_us'):.0f} µs; worker CPU per record "
+            f"{median(on, 'worker_cpu_us_per_record'):.0f} / "
+            f"{median(off, 'worker_cpu_us_per_record'):.0f} µs; backlog at most {median(on, 'backlog_max'):.0f} / "
+            f"{median(off, 'backlog_max'):.0f} records; load average {loads[0]:.1f}-{loads[-1]:.1f}"
         )
     print("\nraw:", json.dumps(results))
 
