@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
+from analytics import deliveries
 from analytics.deliveries import deliveries_prune, delivery_notice_mark
 from analytics.models import Delivery
 from botpresto.bots.models import Bot
@@ -233,3 +234,8 @@ def test_an_impossible_status_in_a_record_does_not_lose_the_batch(owner: Party, 
     push(bot, message(2, ANN))
     drain()
     assert [(r["update_id"], r["upstream_status"]) for r in results(owner, bot)] == [(2, 200), (1, None)]
+
+
+def test_the_drains_insert_writes_every_column_of_the_log() -> None:
+    stored = {field.attname for field in Delivery._meta.concrete_fields} - {"id"}
+    assert set(deliveries._COLUMNS) == stored
