@@ -72,10 +72,31 @@ def _axes(labels: Sequence[str], top: float, unit: str) -> list[str]:
     return parts
 
 
+def _link_slots(labels: Sequence[str], links: Sequence[str | None] | None, what: str) -> list[str]:
+    """A transparent, full-height link over each period that has one (the attempts behind the point)."""
+    if not links:
+        return []
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(labels), 1)
+    return [
+        f'<a href="{escape(link)}" class="chart-link" aria-label="{escape(what)} {escape(label)}">'
+        f'<rect x="{LEFT + slot * i:.1f}" y="{TOP}" width="{slot:.1f}" height="{plot_h}" fill="transparent">'
+        f"<title>{escape(what)} {escape(label)}</title></rect></a>"
+        for i, (label, link) in enumerate(zip(labels, links, strict=False))
+        if link
+    ]
+
+
 def line_chart(
-    title: str, labels: Sequence[str], series: dict[str, Sequence[float | None]], *, unit: str = ""
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[float | None]],
+    *,
+    unit: str = "",
+    links: Sequence[str | None] | None = None,
+    links_label: str = "Attempts of",
 ) -> SafeString:
-    """Lines over time; a None is a gap (no data that hour)."""
+    """Lines over time; a None is a gap (no data that hour). ``links``: one URL (or None) per period."""
     values = [v for points in series.values() for v in points if v is not None]
     top = _nice_max(max(values, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -98,14 +119,22 @@ def line_chart(
                 f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2">'
                 f"<title>{escape(name)}</title></path>"
             )
+    body += _link_slots(labels, links, links_label)
     description = "; ".join(
         f"{name}: peak {_fmt(max((v for v in pts if v is not None), default=0))}{unit}" for name, pts in series.items()
     )
     return _frame(title, description or "no data", body, list(series))
 
 
-def stacked_columns(title: str, labels: Sequence[str], series: dict[str, Sequence[float]]) -> SafeString:
-    """Columns per period, stacked by kind (e.g. updates per hour by type)."""
+def stacked_columns(
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    *,
+    links: Sequence[str | None] | None = None,
+    links_label: str = "Attempts of",
+) -> SafeString:
+    """Columns per period, stacked by kind (e.g. updates per hour by type). ``links``: one URL (or None) per period."""
     totals = [sum(points[i] for points in series.values()) for i in range(len(labels))]
     top = _nice_max(max(totals, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -125,6 +154,7 @@ def stacked_columns(title: str, labels: Sequence[str], series: dict[str, Sequenc
                 f"<title>{escape(label)} {escape(name)}: {escape(_fmt(value))}</title></rect>"
             )
             base += value
+    body += _link_slots(labels, links, links_label)
     description = f"total {_fmt(sum(totals))} over {len(labels)} periods"
     return _frame(title, description, body, list(series))
 

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
+
 from analytics.charts import bar_list, line_chart, stacked_columns
+from analytics.delivery_selectors import deliveries_hour_url
 from analytics.selectors import PERIODS, bot_campaigns, bot_stats
 from botpresto.bots.models import Bot
 
 MAX_TYPES = 6  # more kinds than this are folded into "other" so the legend stays readable
+
+
+def _log_links(*, bot: Bot, series: list[dict[str, Any]], hours: int, failed: bool = False) -> list[str | None]:
+    """Each point's link to the delivery log of its period; none where the log has nothing (kept days, no attempt)."""
+    if not settings.DELIVERY_LOG_ENABLED:
+        return []
+    kept_since = timezone.now() - timedelta(days=settings.DELIVERY_LOG_DAYS)
+    return [
+        deliveries_hour_url(bot=bot, start=p["start"], hours=hours, failed=failed)
+        if p["attempts"] and (p["failures"] or not failed) and p["start"] + timedelta(hours=hours) > kept_since
+        else None
+        for p in series
+    ]
 
 
 def bot_charts(*, bot: Bot, period: str) -> dict[str, Any]:
@@ -28,12 +46,14 @@ def bot_charts(*, bot: Bot, period: str) -> dict[str, Any]:
     if folded:
         by_type["other"] = [sum(n for k, n in p["updates_by_type"].items() if k in folded) for p in series]
     step = "hour" if hourly else "day"
+    links = _log_links(bot=bot, series=series, hours=1 if hourly else 24)
+    failed_links = _log_links(bot=bot, series=series, hours=1 if hourly else 24, failed=True)
     return {
         "period": period,
         "periods": list(PERIODS),
         "totals": totals,
         "failure_rate": totals["failures"] / totals["attempts"] if totals["attempts"] else 0.0,
-        "updates": stacked_columns(f"Updates per {step} by type", labels, by_type),
+        "updates": stacked_columns(f"Updates per {step} by type", labels, by_type, links=links),
         "users": line_chart(
             f"Users per {step}",
             labels,
@@ -44,6 +64,8 @@ def bot_charts(*, bot: Bot, period: str) -> dict[str, Any]:
             labels,
             {"failed attempts": [100 * p["failures"] / p["attempts"] if p["attempts"] else None for p in series]},
             unit="%",
+            links=failed_links,
+            links_label="Failed attempts of",
         ),
         "latency": line_chart(
             f"Endpoint latency per {step}",

@@ -206,3 +206,36 @@ class PipelineCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} = {self.value}"
+
+
+class Delivery(models.Model):
+    """One delivery attempt of one update, as the delivery log shows it (analytics.deliveries).
+
+    Metadata only, never what the user sent. Written by the drain in batches;
+    pruned by age and by count per bot (DELIVERY_LOG_DAYS, DELIVERY_LOG_MAX_PER_BOT).
+    """
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
+    received_at = models.DateTimeField(help_text="When the proxy received the attempt.")
+    update_id = models.BigIntegerField(null=True, blank=True, help_text="Null when the update was not understood.")
+    update_type = models.CharField(max_length=40, blank=True)
+    chat_type = models.CharField(max_length=16, blank=True)
+    status = models.PositiveSmallIntegerField(help_text="What the proxy answered Telegram.")
+    upstream_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="What the endpoint answered.")
+    latency_ms = models.FloatField(null=True, blank=True)
+    failure = models.CharField(max_length=16, blank=True, help_text="Kind of failure; empty when delivered.")
+    filtered = models.BooleanField(default=False, help_text="Only the analytics asked for it: answered, not forwarded.")
+    notice_sent = models.BooleanField(default=False, help_text="The user was told the bot is unavailable.")
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["bot", "-received_at"], name="delivery_bot_time"),
+            models.Index(fields=["bot", "-received_at"], name="delivery_bot_failed", condition=~models.Q(failure="")),
+            models.Index(fields=["bot", "update_type", "-received_at"], name="delivery_bot_type"),
+            models.Index(fields=["bot", "update_id"], name="delivery_bot_update"),  # attempt numbers, ?update_id=
+            models.Index(fields=["received_at"], name="delivery_time"),  # retention deletes by age
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bot_id} update {self.update_id} @ {self.received_at:%Y-%m-%d %H:%M:%S}"

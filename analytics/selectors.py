@@ -247,20 +247,3 @@ def end_users_for_bot(
             match |= Q(telegram_id=int(term))
         users = users.filter(match)
     return users.order_by("-last_seen", "-id")
-
-
-def bots_activity_24h(*, bots: list[Bot], now: datetime | None = None) -> dict[int, dict[str, Any]]:
-    """Updates and failure rate of each bot over the last 24 hours: one grouped query for a dashboard."""
-    since = _floor(now or timezone.now(), timedelta(hours=1)) - timedelta(hours=23)
-    rows = (
-        BotHourlyStats.objects.filter(bot__in=bots, hour__gte=since)
-        .values("bot_id")
-        .annotate(updates=Sum("updates"), attempts=Sum("attempts"), failures=Sum("failures"))
-    )
-    return {
-        row["bot_id"]: {
-            "updates": row["updates"],
-            "failure_rate": row["failures"] / row["attempts"] if row["attempts"] else 0.0,
-        }
-        for row in rows
-    }

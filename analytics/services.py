@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from analytics import buffer, mixpanel_sink
+from analytics.deliveries import deliveries_record
 from analytics.models import BotDailyStats, BotHourlyStats, DrainedRecord, PipelineCounter, StatsCounters
 from analytics.plan import Plan, plan_build
 from analytics.records import Attempt, attempt_parse, retries_mark, retries_remember
@@ -105,9 +106,10 @@ def _dropped_count(dropped: dict[int, int]) -> None:
     logger.warning("mixpanel_dropped items=%d bots=%d", sum(dropped.values()), len(dropped))
 
 
-def _write(plan: Plan) -> None:
-    """Everything a batch changes, Mixpanel's outbox included, in one transaction."""
+def _write(plan: Plan, attempts: list[Attempt], bots: dict[str, Bot]) -> None:
+    """Everything a batch changes, Mixpanel's outbox and the delivery log included, in one transaction."""
     with transaction.atomic():
+        deliveries_record(attempts=attempts, bots=bots, live=plan.bot_ids())
         plan.users_upsert()
         stats_upsert(hours=plan.hours)
         _dropped_count(mixpanel_sink.outbox_add(batches=plan.mixpanel_batches()))
@@ -184,10 +186,10 @@ def records_process(*, records: list[Any], keys: list[int] | None = None) -> int
         remember, forget = retries_mark(attempts, {key: bot.id for key, bot in bots.items()})
         plan = plan_build(attempts=attempts, bots=bots)
         try:
-            _write(plan)
+            _write(plan, attempts, bots)
         except IntegrityError:
             plan = _plan_without_deleted_bots(plan)  # a bot was deleted while we worked
-            _write(plan)
+            _write(plan, attempts, bots)
         # Shared by every worker: updated last, so the row is locked only until the commit.
         counter_add(name=PipelineCounter.RECORDS_INVALID, n=invalid)
         counter_add(name=PipelineCounter.RECORDS_UNKNOWN_BOT, n=unknown)

@@ -24,3 +24,10 @@ def analytics_stats_prune_task() -> None:
 
     stats_prune()
     cohorts_prune()
+
+
+@app.task
+def deliveries_prune_task() -> None:
+    from analytics.deliveries import deliveries_prune
+
+    deliveries_prune()

@@ -200,6 +200,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 1800},
     },
+    "deliveries-prune": {
+        "task": "analytics.tasks.deliveries_prune_task",
+        "schedule": 600.0,
+        "options": {"expires": 300},
+    },
 }
 
 # --- Integrations -----------------------------------------------------------------------
@@ -224,6 +229,12 @@ ANALYTICS_MIXPANEL_CONCURRENCY = number("ANALYTICS_MIXPANEL_CONCURRENCY", 8, min
 ANALYTICS_SHARDS = number("ANALYTICS_SHARDS", 8, minimum=1, maximum=32)
 ANALYTICS_LEASE_SECONDS = number("ANALYTICS_LEASE_SECONDS", 10.0, minimum=1.0, maximum=300.0)
 ANALYTICS_MAX_DELIVERIES = number("ANALYTICS_MAX_DELIVERIES", 5, minimum=1, maximum=100)
+
+# --- Delivery log (analytics.deliveries) ---------------------------------------------------
+DELIVERY_LOG_ENABLED = flag("DELIVERY_LOG_ENABLED", True)
+DELIVERY_LOG_DAYS = number("DELIVERY_LOG_DAYS", 7, minimum=1, maximum=90)
+# A busy bot keeps its newest attempts only, so it cannot fill the database.
+DELIVERY_LOG_MAX_PER_BOT = number("DELIVERY_LOG_MAX_PER_BOT", 10_000, minimum=100, maximum=1_000_000)
 
 # --- Maintenance windows and webhook health -------------------------------------------------
 MAINTENANCE_CALLS_PER_SECOND = number("MAINTENANCE_CALLS_PER_SECOND", 10.0, minimum=0.1, maximum=1000.0)

@@ -219,6 +219,65 @@ def finish_cost(rounds: int = 5, updates: int = 20_000) -> None:
     print(json.dumps({"finish_us": min(results)}))
 
 
+def deliveries_cost(rounds: int = 8, records: int = 5000) -> None:
+    """Worker CPU and wall µs per record of writing the delivery log, in one process: the steady measure.
+
+    One batch of ``records`` attempts stored as the drain stores them, ``rounds`` times, in a transaction
+    rolled back at the end; prints the medians (wall includes the database's own work).
+    """
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from accounts.models import Tenant
+    from analytics.deliveries import deliveries_record
+    from analytics.records import Attempt
+    from botpresto.bots.models import Bot
+    from botpresto.bots.services import proxy_secret_generate
+
+    class Done(Exception):
+        pass
+
+    cpu: list[float] = []
+    wall: list[float] = []
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(name="bench-deliveries")
+            bot = Bot.objects.create(
+                tenant=tenant,
+                mode=Bot.Mode.MANUAL,
+                status=Bot.Status.ACTIVE,
+                proxy_secret=proxy_secret_generate(),
+                upstream_url="http://127.0.0.1:9/",
+            )
+            now = time.time()
+            attempts = [
+                Attempt(
+                    bot=str(bot.uuid),
+                    received_at=now + n / 1000,
+                    status=502 if n % 33 == 0 else 200,  # 3 % failed, as bench_drain
+                    upstream_status=500 if n % 33 == 0 else 200,
+                    latency_ms=3.2,
+                    failure="http_status" if n % 33 == 0 else None,
+                    update={"update_id": n, "type": "message", "chat": {"id": 1, "type": "private"}},
+                )
+                for n in range(records)
+            ]
+            for _ in range(rounds):
+                began, began_wall = time.process_time(), time.perf_counter()
+                with transaction.atomic():
+                    deliveries_record(attempts=attempts, bots={str(bot.uuid): bot}, live={bot.id})
+                cpu.append((time.process_time() - began) / records * 1e6)
+                wall.append((time.perf_counter() - began_wall) / records * 1e6)
+            raise Done
+    except Done:
+        pass
+    print(json.dumps({"cpu_us": sorted(cpu)[rounds // 2], "wall_us": sorted(wall)[rounds // 2]}))
+
+
 def setup_database(env: dict[str, str], endpoint_port: int, slow_bots: int) -> dict[str, Any]:
     """Migrate the bench database and create the bots; returns their uuids and secrets."""
     code = f"""
@@ -268,8 +327,11 @@ def drain_under_load(
     client.delete(KEY)
     worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "1", "--without-mingle"]
     worker += ["--without-gossip", "--loglevel=WARNING", "-s", str(var / "celerybeat-schedule")]
-    start(stack, worker, {**env, "MIXPANEL_API_URL": f"http://127.0.0.1:{collector_port}"}, var / "worker.log")
+    worker_process = start(
+        stack, worker, {**env, "MIXPANEL_API_URL": f"http://127.0.0.1:{collector_port}"}, var / "worker.log"
+    )
     time.sleep(5)  # the worker and beat up, a first drain run done
+    worker_cpu = cpu_seconds(worker_process.pid)
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
     began = time.monotonic()
@@ -287,6 +349,7 @@ def drain_under_load(
     while client.llen(KEY) and time.monotonic() < deadline:
         time.sleep(0.2)
     emptied = time.monotonic() - began
+    worker_cpu = cpu_seconds(worker_process.pid) - worker_cpu  # draining what the load pushed (and beat, idle)
     time.sleep(3)  # the sender's next run
     stop.set()
     sampler.join()
@@ -294,6 +357,7 @@ def drain_under_load(
     return {
         "rps": load["rps"],
         "requests": load["requests"],
+        "worker_cpu_us_per_record": round(worker_cpu / max(load["requests"], 1) * 1e6, 1),
         "backlog_max": max(during, default=0),
         "backlog_end_of_load": during[-1] if during else 0,
         "empty_after_load_seconds": round(max(emptied - loaded, 0), 1) if not client.llen(KEY) else None,
@@ -328,12 +392,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--slow-bots", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="fast-path runs per server; the median is kept")
-    parser.add_argument("--only", default="", help="comma-separated: fast,metrics,slow,isolation,drain")
+    parser.add_argument("--only", default="", help="comma-separated: fast,metrics,slow,isolation,drain,deliveries")
     parser.add_argument("--hang-client", nargs=4, metavar=("URL", "SECRET", "CONNECTIONS", "SECONDS"))
     parser.add_argument("--finish-cost", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--deliveries-cost", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.finish_cost:
         finish_cost()
+        return
+    if args.deliveries_cost:
+        deliveries_cost()
         return
     if args.hang_client:
         url, secret, connections, seconds = args.hang_client
@@ -341,7 +409,7 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    only = set(filter(None, args.only.split(","))) or {"fast", "metrics", "slow", "isolation", "drain"}
+    only = set(filter(None, args.only.split(","))) or {"fast", "metrics", "slow", "isolation", "drain", "deliveries"}
 
     var = ROOT / "var" / "bench"
     var.mkdir(parents=True, exist_ok=True)
@@ -489,6 +557,23 @@ def main() -> None:
             results["isolation"] = wrk(proxy_url, slow, 200, duration)
         if "drain" in only:
             results["drain"] = drain_under_load(stack, env, var, proxy_url, fast, duration)
+        if "deliveries" in only:
+            done = subprocess.run(
+                [PYTHON, __file__, "--deliveries-cost"], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+            )
+            results["deliveries insert"] = json.loads(done.stdout.strip().splitlines()[-1])
+            # The delivery log is written by the drain, not the proxy: the proxy under full load with a worker
+            # draining beside it, the log on and off in alternating order, each run with a fresh worker.
+            for round_ in range(args.rounds):
+                for enabled in ("true", "false") if round_ % 2 == 0 else ("false", "true"):
+                    used = cpu_seconds(groups["metered"])
+                    with ExitStack() as run_stack:
+                        run = drain_under_load(
+                            run_stack, {**env, "DELIVERY_LOG_ENABLED": enabled}, var, proxy_url, fast, duration
+                        )
+                    run["proxy_cpu_us"] = (cpu_seconds(groups["metered"]) - used) / run["requests"] * 1e6
+                    run["load"] = os.getloadavg()[0]
+                    results.setdefault(f"deliveries {enabled}", []).append(run)
         redis_clear(redis_url)
         redis_clear(broker_url)
 
@@ -580,6 +665,30 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             f"backlog at most {r['backlog_max']} records, {r['backlog_end_of_load']} when the load stopped, "
             f"empty {r['empty_after_load_seconds']} s later; Mixpanel got {r['mixpanel']['events']} events "
             f"for {r['requests']} updates"
+        )
+    if "deliveries insert" in results:
+        r = results["deliveries insert"]
+        print(
+            f"\ndelivery log insert in one process (median of 8 x 5000 records): {r['cpu_us']:.1f} µs of worker CPU "
+            f"and {r['wall_us']:.1f} µs wall (the database's work included) per record"
+        )
+    if "deliveries true" in results:
+        on, off = results["deliveries true"], results["deliveries false"]
+
+        def median(runs: list[dict[str, Any]], key: str) -> float:
+            return float(sorted(r[key] for r in runs)[len(runs) // 2])
+
+        pairs = sorted(a["rps"] / b["rps"] for a, b in zip(on, off, strict=True))
+        loads = sorted(r["load"] for r in on + off)
+        print(
+            f"\ndelivery log on against off (DELIVERY_LOG_ENABLED), proxy at 64 conns with one worker draining, "
+            f"{len(on)} alternating runs each, medians: proxy {median(on, 'rps'):.0f} / {median(off, 'rps'):.0f} "
+            f"req/s ({median(on, 'rps') / median(off, 'rps'):.1%}, median of pair ratios "
+            f"{pairs[len(pairs) // 2]:.1%}); proxy CPU per update {median(on, 'proxy_cpu_us'):.0f} / "
+            f"{median(off, 'proxy_cpu_us'):.0f} µs; worker CPU per record "
+            f"{median(on, 'worker_cpu_us_per_record'):.0f} / "
+            f"{median(off, 'worker_cpu_us_per_record'):.0f} µs; backlog at most {median(on, 'backlog_max'):.0f} / "
+            f"{median(off, 'backlog_max'):.0f} records; load average {loads[0]:.1f}-{loads[-1]:.1f}"
         )
     print("\nraw:", json.dumps(results))
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from analytics import delivery_views
 from botpresto.bots import views
 
 urlpatterns = [
@@ -17,5 +18,6 @@ urlpatterns = [
     path("bots/<uuid:bot_id>/disconnect/", views.bot_disconnect, name="bot_disconnect"),
     path("bots/<uuid:bot_id>/reconnect/", views.bot_reconnect, name="bot_reconnect"),
     path("bots/<uuid:bot_id>/users/", views.bot_users, name="bot_users"),
+    path("bots/<uuid:bot_id>/deliveries/", delivery_views.bot_deliveries, name="bot_deliveries"),
     path("bots/<uuid:bot_id>/delete/", views.bot_delete, name="bot_delete"),
 ]

@@ -18,7 +18,8 @@ from accounts.permissions import Permission
 from accounts.tenancy import tenant_required
 from analytics.dashboard import bot_charts
 from analytics.export import end_users_csv_response
-from analytics.selectors import UsersFilter, bots_activity_24h, end_users_for_bot, users_filter_parse
+from analytics.fleet import fleet_overview
+from analytics.selectors import UsersFilter, end_users_for_bot, users_filter_parse
 from botpresto.bots import selectors, services
 from botpresto.bots.forms import (
     ConnectForm,
@@ -48,10 +49,8 @@ def _bot(request: HttpRequest, bot_id: UUID) -> Bot:
 @tenant_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     bots = list(selectors.bots_for_tenant(tenant=request.tenant))  # type: ignore[attr-defined]
-    activity = bots_activity_24h(bots=bots)
-    for bot in bots:
-        bot.activity = activity.get(bot.id)  # type: ignore[attr-defined]
-    return render(request, "bots/dashboard.html", {"bots": bots})
+    rows, totals = fleet_overview(bots=bots)
+    return render(request, "bots/dashboard.html", {"rows": rows, "totals": totals})
 
 
 @sensitive_post_parameters("token", "endpoint_secret", "mixpanel_token")

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from analytics.deliveries import delivery_notice_mark
 from botpresto.bots.models import Bot
 from botpresto.core.telegram import PermanentError, telegram
 
@@ -209,5 +210,6 @@ def notice_send(*, bot_id: int, target: NoticeTarget, failed_at: float) -> str:
     if back and target.back_chat is not None:
         # Owed a "we're back" (botpresto.notifications.back) once an update of the chat goes through.
         cache.set(told_key(bot_id=bot_id, chat_id=target.back_chat), {"language": target.language}, timeout=DAY)
+    delivery_notice_mark(bot_id=bot_id, received_at=failed_at)  # the delivery log shows it
     logger.info("notice_sent bot=%s method=%s language=%s", bot.uuid, target.method, target.language or "-")
     return "sent"

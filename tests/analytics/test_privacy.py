@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics import buffer, mixpanel_sink, services
-from analytics.models import MixpanelPending
+from analytics.models import Delivery, MixpanelPending
 from botpresto.bots.models import Bot
 from botpresto.devtools.collector import MixpanelCollector
 from tests.analytics.conftest import Push, drain
@@ -58,6 +58,7 @@ def test_the_marker_leaks_nowhere(
     push_everything(bot, push)
     assert MARK not in database_text() + redis_text()  # the records waiting in the buffer
     drain()
+    assert Delivery.objects.filter(bot=bot).count() == 2 * len(updates()) + 3  # the delivery log was scanned too
     assert MARK not in database_text() + redis_text()
     collector.mode = "ok"
     services.mixpanel_send(now=timezone.now() + timedelta(minutes=5))
@@ -70,6 +71,11 @@ def test_the_marker_leaks_nowhere(
 def test_the_scan_would_see_the_marker_in_a_column(bot: Bot) -> None:
     bot.name = MARK
     bot.save()
+    assert MARK in database_text()
+
+
+def test_the_scan_would_see_the_marker_in_the_delivery_log(bot: Bot) -> None:
+    Delivery.objects.create(bot=bot, received_at=timezone.now(), status=200, update_type=MARK)
     assert MARK in database_text()
 
 

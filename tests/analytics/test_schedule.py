@@ -13,5 +13,6 @@ def test_every_scheduled_analytics_task_exists() -> None:
         "analytics.tasks.analytics_drain_task",
         "analytics.tasks.analytics_mixpanel_send_task",
         "analytics.tasks.analytics_stats_prune_task",
+        "analytics.tasks.deliveries_prune_task",
     }
     assert analytics <= set(app.tasks)
