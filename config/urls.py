@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from accounts.throttling import login_rate_limited
+from botpresto.core.api_errors import api_not_found
 from botpresto.core.views import metrics
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", include("botpresto.notifications.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("config.api_urls")),
+    # Any other /api/ URL answers the API's JSON error, with DEBUG on too (where handler404 is not used).
+    re_path(r"^api/", api_not_found),
     path("", include("botpresto.bots.urls")),
 ]
 
