@@ -4,6 +4,7 @@ from accounts import views
 
 urlpatterns = [
     path("login/", views.EmailLoginView.as_view(), name="login"),
+    path("logout/", views.LogoutWithMessageView.as_view(), name="logout"),
     path("password_reset/", views.LimitedPasswordResetView.as_view(), name="password_reset"),
     path("signup/", views.signup, name="signup"),
     path("verify/send/", views.email_verify_send, name="email_verify_send"),

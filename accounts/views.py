@@ -5,7 +5,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView, PasswordResetConfirmView, PasswordResetView, redirect_to_login
+from django.contrib.auth.views import (
+    LoginView,
+    LogoutView,
+    PasswordResetConfirmView,
+    PasswordResetView,
+    redirect_to_login,
+)
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -280,6 +286,18 @@ class EmailLoginView(LoginView):
     """The login page: by email (accounts.forms), attempts bounded per address; axes locks an email."""
 
     authentication_form = EmailAuthenticationForm
+
+
+class LogoutWithMessageView(LogoutView):
+    """Log out, and say so on the login page it lands on (else it looks as if nothing happened)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_logged_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_logged_in:
+            # Added after the session is flushed: the message travels in its own cookie.
+            messages.info(request, "You have been logged out.")
+        return response
 
 
 @method_decorator(password_reset_rate_limited, name="dispatch")

@@ -6,6 +6,7 @@ same numbers in a table beside it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -27,8 +28,33 @@ def _nice_max(value: float) -> float:
     return 10.0 * magnitude
 
 
+def _scale(peak: float, *, counts: bool) -> tuple[float, float]:
+    """The axis' top and the step between its ticks (at most four steps).
+
+    Counts (users, updates, blocks) get whole-number ticks: 0, 1 for a peak of one user,
+    never 0.25 of one.
+    """
+    if not counts:
+        top = _nice_max(peak)
+        return top, top / 4
+    peak = max(peak, 1)
+    magnitude = 1
+    while True:
+        for multiple in (1, 2, 5):
+            step = multiple * magnitude
+            if step * 4 >= peak:
+                return step * math.ceil(peak / step), float(step)
+        magnitude *= 10
+
+
+def _counts(values: Sequence[float]) -> bool:
+    return all(float(v).is_integer() for v in values)
+
+
 def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    if value >= 10 or value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _frame(title: str, description: str, body: list[str], legend: Sequence[str]) -> SafeString:
@@ -48,26 +74,33 @@ def _frame(title: str, description: str, body: list[str], legend: Sequence[str])
     return mark_safe(html)  # noqa: S308 - every value in it is escaped
 
 
-def _axes(labels: Sequence[str], top: float, unit: str) -> list[str]:
+def _left(top: float, step: float, unit: str) -> float:
+    """Room for the longest value label at the phone size (CSS draws them larger there)."""
+    longest = max(len(_fmt(step * i) + unit) for i in range(round(top / step) + 1))
+    return max(LEFT, 12 + 11 * longest)
+
+
+def _axes(labels: Sequence[str], top: float, step: float, unit: str) -> list[str]:
     parts = []
     plot_h = HEIGHT - TOP - BOTTOM
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de"/>')
+    left = _left(top, step, unit)
+    for i in range(round(top / step) + 1):
+        value = step * i
+        y = TOP + plot_h - plot_h * value / top
+        parts.append(f'<line x1="{left}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de"/>')
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#57606a">'
+            f'<text class="y" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#57606a">'
             f"{escape(_fmt(value))}{escape(unit)}</text>"
         )
     every = max(1, len(labels) // 8)
-    plot_w = WIDTH - LEFT - RIGHT
-    for i, label in enumerate(labels):
-        if i % every:
-            continue
-        x = LEFT + plot_w * (i + 0.5) / max(len(labels), 1)
+    plot_w = WIDTH - left - RIGHT
+    for n, i in enumerate(range(0, len(labels), every)):
+        x = left + plot_w * (i + 0.5) / max(len(labels), 1)
+        # Every other one is hidden on a phone (static/css/app.css), where the labels are drawn larger.
+        kind = "x alt" if n % 2 else "x"
         parts.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="11" fill="#57606a">'
-            f"{escape(label)}</text>"
+            f'<text class="{kind}" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="11" fill="#57606a">'
+            f"{escape(labels[i])}</text>"
         )
     return parts
 
@@ -98,9 +131,10 @@ def line_chart(
 ) -> SafeString:
     """Lines over time; a None is a gap (no data that hour). ``links``: one URL (or None) per period."""
     values = [v for points in series.values() for v in points if v is not None]
-    top = _nice_max(max(values, default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    body = _axes(labels, top, unit)
+    top, step = _scale(max(values, default=0), counts=_counts(values))
+    left = _left(top, step, unit)
+    plot_w, plot_h = WIDTH - left - RIGHT, HEIGHT - TOP - BOTTOM
+    body = _axes(labels, top, step, unit)
     for index, (name, points) in enumerate(series.items()):
         colour = PALETTE[index % len(PALETTE)]
         path, pen_down = [], False
@@ -108,7 +142,7 @@ def line_chart(
             if value is None:
                 pen_down = False
                 continue
-            x = LEFT + plot_w * (i + 0.5) / max(len(labels), 1)
+            x = left + plot_w * (i + 0.5) / max(len(labels), 1)
             y = TOP + plot_h - plot_h * value / top
             path.append(f"{'L' if pen_down else 'M'}{x:.1f},{y:.1f}")
             # A dot per point: a lone hour between gaps would otherwise draw nothing.
@@ -136,10 +170,11 @@ def stacked_columns(
 ) -> SafeString:
     """Columns per period, stacked by kind (e.g. updates per hour by type). ``links``: one URL (or None) per period."""
     totals = [sum(points[i] for points in series.values()) for i in range(len(labels))]
-    top = _nice_max(max(totals, default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    top, step = _scale(max(totals, default=0), counts=_counts(totals))
+    left = _left(top, step, "")
+    plot_w, plot_h = WIDTH - left - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(labels), 1)
-    body = _axes(labels, top, "")
+    body = _axes(labels, top, step, "")
     for i, label in enumerate(labels):
         base = 0.0
         for index, (name, points) in enumerate(series.items()):
@@ -149,7 +184,7 @@ def stacked_columns(
             height = plot_h * value / top
             y = TOP + plot_h - plot_h * (base + value) / top
             body.append(
-                f'<rect x="{LEFT + slot * i + slot * 0.15:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
+                f'<rect x="{left + slot * i + slot * 0.15:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
                 f'height="{height:.1f}" fill="{PALETTE[index % len(PALETTE)]}">'
                 f"<title>{escape(label)} {escape(name)}: {escape(_fmt(value))}</title></rect>"
             )

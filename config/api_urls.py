@@ -2,7 +2,9 @@ from typing import Any
 
 from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+
+from botpresto.core.openapi import SchemaView
 
 # The contract and its docs are public documents, the same for everyone: no key, no per-caller limit.
 PUBLIC: dict[str, list[Any]] = {"authentication_classes": [], "permission_classes": [], "throttle_classes": []}
@@ -12,7 +14,7 @@ urlpatterns = [
     path("", include("botpresto.bots.api_urls")),
     path("", include("analytics.api_urls")),
     path("", include("botpresto.notifications.api_urls")),
-    path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="api_schema"),
+    path("schema/", SchemaView.as_view(**PUBLIC), name="api_schema"),
     path(
         "docs/",
         # The split view serves its start-up script from a URL instead of inline (Content-Security-Policy).

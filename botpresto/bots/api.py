@@ -36,7 +36,12 @@ class BotOutputSerializer(serializers.Serializer):
     has_endpoint_secret = serializers.SerializerMethodField()
     has_mixpanel_token = serializers.SerializerMethodField()
     notices_enabled = serializers.BooleanField()
+    notice_texts = serializers.DictField(
+        child=serializers.CharField(), help_text="Your own notice per language code; others get our default text."
+    )
+    notice_default_language = serializers.CharField(help_text="For users whose language has no notice.")
     back_enabled = serializers.BooleanField(help_text="Users told the bot was down hear once that it is back.")
+    back_texts = serializers.DictField(child=serializers.CharField(), help_text='Your own "we\'re back" texts.')
     created_at = serializers.DateTimeField()
     proxy_secret = serializers.SerializerMethodField(help_text="Manual mode only: the secret to give setWebhook.")
     set_webhook_command = serializers.SerializerMethodField(help_text="Manual mode only: the call to make.")

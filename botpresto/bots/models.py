@@ -152,6 +152,8 @@ class MaintenanceSwitch(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "maintenance switch"
+        verbose_name_plural = "maintenance switches"
         constraints = [
             models.UniqueConstraint(fields=["window", "bot", "direction"], name="maintenance_switch_unique"),
         ]

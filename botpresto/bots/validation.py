@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf.locale import LANG_INFO
+
 from botpresto.core.errors import ApplicationError
 from botpresto.core.urlguard import upstream_url_check
 
@@ -111,6 +113,9 @@ def language_check(value: Any, *, field: str = "notice_default_language") -> str
     code = str(value or "").strip().lower().replace("_", "-")
     if len(code) > LANGUAGE_MAX or not _LANGUAGE.fullmatch(code):
         raise ApplicationError(f"{value!s:.20} is not a language code such as en or pt-br.", field=field)
+    # A well-formed code of no language (xx) would be kept and never match a Telegram user's language_code.
+    if code not in LANG_INFO and code.split("-")[0] not in LANG_INFO:
+        raise ApplicationError(f"{code} is not a language we know; give a code such as en or pt-br.", field=field)
     return code
 
 

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -111,6 +112,14 @@ def _settings_page(request: HttpRequest, bot: Bot, **forms: Any) -> HttpResponse
         **forms,
     }
     return render(request, "bots/bot_settings.html", context)
+
+
+def _back_to(request: HttpRequest, bot: Bot) -> HttpResponse:
+    """Back where the button was pressed (the bot's page or its settings), given as a safe ``next``."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return HttpResponseRedirect(target)
+    return _back_to_settings(bot)
 
 
 def _back_to_settings(bot: Bot) -> HttpResponse:
@@ -224,7 +233,7 @@ def bot_disconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
         messages.error(request, f"Nothing was changed. {exc.message}")
     else:
         messages.success(request, "Disconnected: Telegram sends updates straight to your endpoint again.")
-    return _back_to_settings(bot)
+    return _back_to(request, bot)
 
 
 @tenant_required(write=Permission.MANAGE_BOTS)
@@ -240,7 +249,7 @@ def bot_reconnect(request: HttpRequest, bot_id: UUID) -> HttpResponse:
             messages.success(request, "Reconnected: Telegram sends updates through BotPresto again.")
         else:
             messages.success(request, "Marked as waiting: run the setWebhook command to forward through BotPresto.")
-    return _back_to_settings(bot)
+    return _back_to(request, bot)
 
 
 @tenant_required(read=Permission.MANAGE_BOTS, write=Permission.MANAGE_BOTS)

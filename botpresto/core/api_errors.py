@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -53,8 +54,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+@csrf_exempt  # an unknown URL has nothing to protect, and an API client sends no CSRF cookie
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """404 in the API's error body, for an /api/ URL no endpoint serves."""
+    return JsonResponse({"code": "not_found", "detail": "Not found.", "fields": {}}, status=404)
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 for a URL no route matches: the API's error body under /api/, the page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "not_found", "detail": "Not found.", "fields": {}}, status=404)
+        return api_not_found(request)
     return page_not_found(request, exception)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.renderers import OpenApiJsonRenderer2, OpenApiYamlRenderer
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 
 ERROR_STATUSES = {
     "400": "The request was understood but cannot be carried out; `detail` says why.",
@@ -41,3 +45,23 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                     continue  # only operations on one object can miss it
                 responses.setdefault(status, {"description": description, "content": error})
     return result
+
+
+class _YamlAsText(OpenApiYamlRenderer):
+    media_type = "text/plain"
+
+
+class SchemaView(SpectacularAPIView):
+    """The schema as tools ask for it, and readable in a browser tab.
+
+    A browser asks for text/html first and would be handed application/vnd.oai.openapi, which
+    it saves as a file: it gets the YAML as text/plain (or, with ?format=json, application/json).
+    """
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
+        if "text/html" in request.META.get("HTTP_ACCEPT", ""):
+            if request.query_params.get("format") == "json":
+                return OpenApiJsonRenderer2(), OpenApiJsonRenderer2.media_type
+            return _YamlAsText(), _YamlAsText.media_type
+        negotiated: tuple[BaseRenderer, str] = super().perform_content_negotiation(request, force)
+        return negotiated

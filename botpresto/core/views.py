@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.templatetags.static import static
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -23,3 +24,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         raise Http404("No such page.")  # nothing here for anyone else, not even that it exists
     return HttpResponse(metrics_render(), content_type=CONTENT_TYPE_LATEST)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on pages without an icon link (the admin, the API docs)."""
+    return HttpResponseRedirect(static("favicon.svg"))

@@ -193,7 +193,7 @@ def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
 
 # Routes that are not an organisation's: anyone's (sign-up, login, the docs), or the person's own.
 OUTSIDE_A_TENANT = re.compile(
-    r"^/\^?(admin/|proxy/|alert-bot/|metrics$|api/v1/(schema|docs|redoc)/|_standin|$)"
+    r"^/\^?(admin/|proxy/|alert-bot/|metrics$|favicon\.ico$|api/$|api/v1/(schema|docs|redoc)/|_standin|$)"
     r"|^/accounts/(signup|verify|organisations|invitations/\{\}/$|log|password|reset)"
 )
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from analytics.charts import bar_list, line_chart, stacked_columns
 
 
@@ -25,3 +27,25 @@ def test_labels_are_escaped() -> None:
 
 def test_an_empty_list_says_so() -> None:
     assert "No data yet" in str(bar_list("Languages", []))
+
+
+def ticks(svg: str) -> list[str]:
+    return re.findall(r'<text class="y"[^>]*>([^<]*)</text>', svg)
+
+
+def test_it_ticks_a_count_axis_in_whole_numbers() -> None:
+    assert ticks(str(line_chart("Users", ["00", "01"], {"users": [1, 0]}))) == ["0", "1"]
+    assert ticks(str(stacked_columns("Updates", ["00", "01"], {"message": [5, 2]}))) == ["0", "2", "4", "6"]
+    assert ticks(str(stacked_columns("Updates", ["00"], {"message": [37]}))) == ["0", "10", "20", "30", "40"]
+    assert ticks(str(line_chart("Users", ["00"], {"users": [0]}))) == ["0", "1"]
+
+
+def test_it_keeps_fractions_for_rates_and_rounds_them_right() -> None:
+    labels = ticks(str(line_chart("Failures", ["00", "01"], {"failed": [0.4, 1.0]}, unit="%")))
+    assert labels == ["0%", "0.25%", "0.5%", "0.75%", "1%"]
+
+
+def test_it_leaves_room_for_long_value_labels() -> None:
+    svg = str(line_chart("Latency", ["00"], {"p95": [12000.0]}, unit=" ms"))
+    assert '<text class="y" x="' in svg
+    assert 'x="-' not in svg
