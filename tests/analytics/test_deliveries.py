@@ -11,6 +11,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from analytics import deliveries
+from analytics.charts import line_chart
 from analytics.deliveries import deliveries_prune, delivery_notice_mark
 from analytics.models import Delivery
 from botpresto.bots.models import Bot
@@ -206,7 +207,7 @@ def test_each_chart_column_links_the_attempts_of_its_hour(owner_client: Client, 
     until = (hour + timedelta(hours=1)).strftime("%Y-%m-%dT%H%%3A%M%%3A%SZ")
     assert f"/bots/{bot.uuid}/deliveries/?since={since}&amp;until={until}" in html
     assert "failed=true&amp;since=" in html  # the failure chart's point opens the failed ones
-    assert html.count('class="chart-link"') == 2  # one hour had attempts: one link per chart that links
+    assert html.count('class="chart-link"') == 3  # one hour had attempts: updates, failure rate, latency
 
 
 def test_another_tenants_bot_is_not_in_the_log(owner: Party, outsider: Party, bot: Bot, push: Push) -> None:
@@ -239,3 +240,12 @@ def test_an_impossible_status_in_a_record_does_not_lose_the_batch(owner: Party, 
 def test_the_drains_insert_writes_every_column_of_the_log() -> None:
     stored = {field.attname for field in Delivery._meta.concrete_fields} - {"id"}
     assert set(deliveries._COLUMNS) == stored
+
+
+def test_a_chart_links_only_the_periods_given_a_link_and_escapes_them() -> None:
+    plain = line_chart("Latency", ["01:00", "02:00"], {"p95": [1.0, 2.0]})
+    linked = line_chart("Latency", ["01:00", "02:00"], {"p95": [1.0, 2.0]}, links=[None, "/log/?a=1&b=2"])
+    assert "<a " not in plain
+    assert linked.count("<a ") == 1
+    assert 'href="/log/?a=1&amp;b=2"' in linked
+    assert 'aria-label="Attempts of 02:00"' in linked
