@@ -68,6 +68,8 @@ def test_it_numbers_telegrams_retries_of_an_update(owner: Party, bot: Bot, traff
 def test_it_filters_failed_attempts(owner: Party, bot: Bot, traffic: None) -> None:
     rows = results(owner, bot, "?failed=true")
     assert [r["failure"] for r in rows] == ["http_status", "timeout"]
+    assert results(owner, bot, "?failed=1") == rows  # as the schema's boolean allows
+    assert len(results(owner, bot, "?failed=false")) == 5
 
 
 def test_it_filters_by_type_and_time(owner: Party, bot: Bot, traffic: None) -> None:
