@@ -126,19 +126,32 @@ def deliveries_record(*, attempts: list[Attempt], bots: dict[str, Bot], live: se
 
 
 def _notices_mark_stored(failed: list[tuple[int, float]]) -> None:
-    """Notices sent before their attempt's row existed: mark the rows now that they do."""
-    keys = {_notice_key(bot_id, at): (bot_id, at) for bot_id, at in failed}
-    for key in cache.get_many(list(keys)):
-        bot_id, at = keys[key]
-        Delivery.objects.filter(bot_id=bot_id, received_at=_moment(at)).update(notice_sent=True)
+    """Notices sent before their attempt's row existed: mark the rows now that they do.
+
+    Runs once the batch is committed: a failure here must not make the drain take the batch again.
+    """
+    try:
+        keys = {_notice_key(bot_id, at): (bot_id, at) for bot_id, at in failed}
+        for key in cache.get_many(list(keys)):
+            bot_id, at = keys[key]
+            Delivery.objects.filter(bot_id=bot_id, received_at=_moment(at)).update(notice_sent=True)
+    except Exception:
+        logger.exception("delivery_notices_mark_failed attempts=%d", len(failed))
 
 
 def delivery_notice_mark(*, bot_id: int, received_at: float) -> None:
-    """The user behind the attempt received at ``received_at`` was told the bot is down."""
+    """The user behind the attempt received at ``received_at`` was told the bot is down.
+
+    Called once the notice is sent: it never raises, so the notice task cannot fail (and be retried,
+    telling the user twice) over the log.
+    """
     if not settings.DELIVERY_LOG_ENABLED:
         return
-    cache.set(_notice_key(bot_id, received_at), 1, timeout=NOTICE_MARK_SECONDS)  # first: see the module's docstring
-    Delivery.objects.filter(bot_id=bot_id, received_at=_moment(received_at)).update(notice_sent=True)
+    try:
+        cache.set(_notice_key(bot_id, received_at), 1, timeout=NOTICE_MARK_SECONDS)  # first: see the docstring above
+        Delivery.objects.filter(bot_id=bot_id, received_at=_moment(received_at)).update(notice_sent=True)
+    except Exception:
+        logger.exception("delivery_notice_mark_failed bot=%s", bot_id)
 
 
 def deliveries_prune(*, now: datetime | None = None) -> int:

@@ -251,3 +251,18 @@ def test_a_chart_links_only_the_periods_given_a_link_and_escapes_them() -> None:
     assert linked.count("<a ") == 1
     assert 'href="/log/?a=1&amp;b=2"' in linked
     assert 'aria-label="Attempts of 02:00"' in linked
+
+
+def test_a_cache_outage_while_marking_a_notice_raises_nothing(
+    bot: Bot, push: Push, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    class Away:
+        def __getattr__(self, name: str) -> Any:
+            raise ConnectionError("cache away")
+
+    monkeypatch.setattr(deliveries, "cache", Away())  # the log's marks only: the drain's own cache works
+    delivery_notice_mark(bot_id=bot.id, received_at=NOW - 20)  # the notice was sent: the task must not fail
+    push(bot, message(2, ANN), status=502, upstream_status=500, error="http_status", received_at=NOW - 20)
+    with django_capture_on_commit_callbacks(execute=True):
+        drain()
+    assert Delivery.objects.filter(bot=bot).count() == 1  # stored once, not taken again
