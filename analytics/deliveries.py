@@ -51,6 +51,11 @@ def _code(status: int | None) -> int | None:
     return status if status is not None and 0 <= status <= 999 else None
 
 
+def _bigint(value: int | None) -> int | None:
+    """An update_id the column can hold: one past 64 bits (no Telegram id is) must not lose the batch."""
+    return value if value is not None and -(2**63) <= value < 2**63 else None
+
+
 # The columns as the insert writes them, in this order (Delivery's fields but the id).
 _COLUMNS = (
     "bot_id",
@@ -73,7 +78,7 @@ def delivery_values(*, attempt: Attempt, bot_id: int) -> tuple[Any, ...]:
     return (
         bot_id,
         _moment(attempt.received_at),
-        update.get("update_id"),
+        _bigint(update.get("update_id")),
         str(update.get("type") or "")[:40],
         _chat_type(attempt)[:16],
         _code(attempt.status) or 0,

@@ -232,11 +232,15 @@ def test_a_notice_sent_to_the_user_shows_in_the_log(owner: Party, standin: Any, 
     assert [(r["update_id"], r["notice_sent"]) for r in results(owner, told)] == [(2, False), (1, True)]
 
 
-def test_an_impossible_status_in_a_record_does_not_lose_the_batch(owner: Party, bot: Bot, push: Push) -> None:
-    push(bot, message(1, ANN), status=502, upstream_status=70000, error="http_status")
+def test_an_impossible_status_or_update_id_in_a_record_does_not_lose_the_batch(
+    owner: Party, bot: Bot, push: Push
+) -> None:
+    push(bot, message(1, ANN), status=502, upstream_status=70000, error="http_status", received_at=NOW - 2)
+    push(bot, message(2**70, ANN), received_at=NOW - 1)
     push(bot, message(2, ANN))
     drain()
-    assert [(r["update_id"], r["upstream_status"]) for r in results(owner, bot)] == [(2, 200), (1, None)]
+    rows = [(r["update_id"], r["upstream_status"]) for r in results(owner, bot)]
+    assert rows == [(2, 200), (None, 200), (1, None)]
 
 
 def test_the_drains_insert_writes_every_column_of_the_log() -> None:
