@@ -168,9 +168,10 @@ def deliveries_prune(*, now: datetime | None = None) -> int:
         Delivery.objects.order_by().values("bot_id").annotate(n=Count("id")).filter(n__gt=keep).values_list("bot_id")
     )
     for (bot_id,) in crowded:
-        last_kept = (
-            Delivery.objects.filter(bot_id=bot_id).order_by("-received_at", "-id").values("received_at", "id")[keep - 1]
-        )
+        newest = Delivery.objects.filter(bot_id=bot_id).order_by("-received_at", "-id").values("received_at", "id")
+        last_kept = next(iter(newest[keep - 1 : keep]), None)
+        if last_kept is None:  # pruned meanwhile by another run
+            continue
         older = Q(received_at__lt=last_kept["received_at"]) | Q(
             received_at=last_kept["received_at"], id__lt=last_kept["id"]
         )
