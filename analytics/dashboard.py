@@ -72,6 +72,7 @@ def bot_charts(*, bot: Bot, period: str) -> dict[str, Any]:
             labels,
             {"p50": [p["latency_p50_ms"] for p in series], "p95": [p["latency_p95_ms"] for p in series]},
             unit=" ms",
+            links=links,
         ),
         "commands": bar_list("Top commands", [(f"/{c['name']}", c["count"]) for c in totals["top_commands"]]),
         "languages": bar_list("Languages", [(c["name"], c["count"]) for c in totals["languages"]]),

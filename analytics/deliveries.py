@@ -51,6 +51,11 @@ def _code(status: int | None) -> int | None:
     return status if status is not None and 0 <= status <= 999 else None
 
 
+def _bigint(value: int | None) -> int | None:
+    """An update_id the column can hold: one past 64 bits (no Telegram id is) must not lose the batch."""
+    return value if value is not None and -(2**63) <= value < 2**63 else None
+
+
 # The columns as the insert writes them, in this order (Delivery's fields but the id).
 _COLUMNS = (
     "bot_id",
@@ -73,7 +78,7 @@ def delivery_values(*, attempt: Attempt, bot_id: int) -> tuple[Any, ...]:
     return (
         bot_id,
         _moment(attempt.received_at),
-        update.get("update_id"),
+        _bigint(update.get("update_id")),
         str(update.get("type") or "")[:40],
         _chat_type(attempt)[:16],
         _code(attempt.status) or 0,
@@ -126,19 +131,32 @@ def deliveries_record(*, attempts: list[Attempt], bots: dict[str, Bot], live: se
 
 
 def _notices_mark_stored(failed: list[tuple[int, float]]) -> None:
-    """Notices sent before their attempt's row existed: mark the rows now that they do."""
-    keys = {_notice_key(bot_id, at): (bot_id, at) for bot_id, at in failed}
-    for key in cache.get_many(list(keys)):
-        bot_id, at = keys[key]
-        Delivery.objects.filter(bot_id=bot_id, received_at=_moment(at)).update(notice_sent=True)
+    """Notices sent before their attempt's row existed: mark the rows now that they do.
+
+    Runs once the batch is committed: a failure here must not make the drain take the batch again.
+    """
+    try:
+        keys = {_notice_key(bot_id, at): (bot_id, at) for bot_id, at in failed}
+        for key in cache.get_many(list(keys)):
+            bot_id, at = keys[key]
+            Delivery.objects.filter(bot_id=bot_id, received_at=_moment(at)).update(notice_sent=True)
+    except Exception:
+        logger.exception("delivery_notices_mark_failed attempts=%d", len(failed))
 
 
 def delivery_notice_mark(*, bot_id: int, received_at: float) -> None:
-    """The user behind the attempt received at ``received_at`` was told the bot is down."""
+    """The user behind the attempt received at ``received_at`` was told the bot is down.
+
+    Called once the notice is sent: it never raises, so the notice task cannot fail (and be retried,
+    telling the user twice) over the log.
+    """
     if not settings.DELIVERY_LOG_ENABLED:
         return
-    cache.set(_notice_key(bot_id, received_at), 1, timeout=NOTICE_MARK_SECONDS)  # first: see the module's docstring
-    Delivery.objects.filter(bot_id=bot_id, received_at=_moment(received_at)).update(notice_sent=True)
+    try:
+        cache.set(_notice_key(bot_id, received_at), 1, timeout=NOTICE_MARK_SECONDS)  # first: see the docstring above
+        Delivery.objects.filter(bot_id=bot_id, received_at=_moment(received_at)).update(notice_sent=True)
+    except Exception:
+        logger.exception("delivery_notice_mark_failed bot=%s", bot_id)
 
 
 def deliveries_prune(*, now: datetime | None = None) -> int:
@@ -150,9 +168,10 @@ def deliveries_prune(*, now: datetime | None = None) -> int:
         Delivery.objects.order_by().values("bot_id").annotate(n=Count("id")).filter(n__gt=keep).values_list("bot_id")
     )
     for (bot_id,) in crowded:
-        last_kept = (
-            Delivery.objects.filter(bot_id=bot_id).order_by("-received_at", "-id").values("received_at", "id")[keep - 1]
-        )
+        newest = Delivery.objects.filter(bot_id=bot_id).order_by("-received_at", "-id").values("received_at", "id")
+        last_kept = next(iter(newest[keep - 1 : keep]), None)
+        if last_kept is None:  # pruned meanwhile by another run
+            continue
         older = Q(received_at__lt=last_kept["received_at"]) | Q(
             received_at=last_kept["received_at"], id__lt=last_kept["id"]
         )

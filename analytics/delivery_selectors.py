@@ -62,7 +62,7 @@ def _moment(params: Mapping[str, Any], name: str) -> datetime | None:
 def deliveries_filter_parse(params: Mapping[str, Any]) -> DeliveriesFilter:
     """The delivery log's filter, from query parameters; ApplicationError names a bad one."""
     failed = str(params.get("failed") or "").strip().lower()
-    if failed not in ("", "true", "false", "on"):  # "on": the page's checkbox
+    if failed not in ("", "true", "false", "1", "0", "on"):  # "on": the page's checkbox
         raise ApplicationError("failed is true or false.", field="failed")
     kind = str(params.get("type") or "").strip()
     if kind and kind not in UPDATE_TYPES:
@@ -74,7 +74,7 @@ def deliveries_filter_parse(params: Mapping[str, Any]) -> DeliveriesFilter:
     if since and until and until <= since:
         raise ApplicationError("until comes after since.", field="until")
     return DeliveriesFilter(
-        failed=failed in ("true", "on"),
+        failed=failed in ("true", "1", "on"),
         type=kind,
         since=since,
         until=until,

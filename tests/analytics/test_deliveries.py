@@ -11,6 +11,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from analytics import deliveries
+from analytics.charts import line_chart
 from analytics.deliveries import deliveries_prune, delivery_notice_mark
 from analytics.models import Delivery
 from botpresto.bots.models import Bot
@@ -67,6 +68,8 @@ def test_it_numbers_telegrams_retries_of_an_update(owner: Party, bot: Bot, traff
 def test_it_filters_failed_attempts(owner: Party, bot: Bot, traffic: None) -> None:
     rows = results(owner, bot, "?failed=true")
     assert [r["failure"] for r in rows] == ["http_status", "timeout"]
+    assert results(owner, bot, "?failed=1") == rows  # as the schema's boolean allows
+    assert len(results(owner, bot, "?failed=false")) == 5
 
 
 def test_it_filters_by_type_and_time(owner: Party, bot: Bot, traffic: None) -> None:
@@ -206,7 +209,7 @@ def test_each_chart_column_links_the_attempts_of_its_hour(owner_client: Client, 
     until = (hour + timedelta(hours=1)).strftime("%Y-%m-%dT%H%%3A%M%%3A%SZ")
     assert f"/bots/{bot.uuid}/deliveries/?since={since}&amp;until={until}" in html
     assert "failed=true&amp;since=" in html  # the failure chart's point opens the failed ones
-    assert html.count('class="chart-link"') == 2  # one hour had attempts: one link per chart that links
+    assert html.count('class="chart-link"') == 3  # one hour had attempts: updates, failure rate, latency
 
 
 def test_another_tenants_bot_is_not_in_the_log(owner: Party, outsider: Party, bot: Bot, push: Push) -> None:
@@ -229,13 +232,41 @@ def test_a_notice_sent_to_the_user_shows_in_the_log(owner: Party, standin: Any, 
     assert [(r["update_id"], r["notice_sent"]) for r in results(owner, told)] == [(2, False), (1, True)]
 
 
-def test_an_impossible_status_in_a_record_does_not_lose_the_batch(owner: Party, bot: Bot, push: Push) -> None:
-    push(bot, message(1, ANN), status=502, upstream_status=70000, error="http_status")
+def test_an_impossible_status_or_update_id_in_a_record_does_not_lose_the_batch(
+    owner: Party, bot: Bot, push: Push
+) -> None:
+    push(bot, message(1, ANN), status=502, upstream_status=70000, error="http_status", received_at=NOW - 2)
+    push(bot, message(2**70, ANN), received_at=NOW - 1)
     push(bot, message(2, ANN))
     drain()
-    assert [(r["update_id"], r["upstream_status"]) for r in results(owner, bot)] == [(2, 200), (1, None)]
+    rows = [(r["update_id"], r["upstream_status"]) for r in results(owner, bot)]
+    assert rows == [(2, 200), (None, 200), (1, None)]
 
 
 def test_the_drains_insert_writes_every_column_of_the_log() -> None:
     stored = {field.attname for field in Delivery._meta.concrete_fields} - {"id"}
     assert set(deliveries._COLUMNS) == stored
+
+
+def test_a_chart_links_only_the_periods_given_a_link_and_escapes_them() -> None:
+    plain = line_chart("Latency", ["01:00", "02:00"], {"p95": [1.0, 2.0]})
+    linked = line_chart("Latency", ["01:00", "02:00"], {"p95": [1.0, 2.0]}, links=[None, "/log/?a=1&b=2"])
+    assert "<a " not in plain
+    assert linked.count("<a ") == 1
+    assert 'href="/log/?a=1&amp;b=2"' in linked
+    assert 'aria-label="Attempts of 02:00"' in linked
+
+
+def test_a_cache_outage_while_marking_a_notice_raises_nothing(
+    bot: Bot, push: Push, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    class Away:
+        def __getattr__(self, name: str) -> Any:
+            raise ConnectionError("cache away")
+
+    monkeypatch.setattr(deliveries, "cache", Away())  # the log's marks only: the drain's own cache works
+    delivery_notice_mark(bot_id=bot.id, received_at=NOW - 20)  # the notice was sent: the task must not fail
+    push(bot, message(2, ANN), status=502, upstream_status=500, error="http_status", received_at=NOW - 20)
+    with django_capture_on_commit_callbacks(execute=True):
+        drain()
+    assert Delivery.objects.filter(bot=bot).count() == 1  # stored once, not taken again
