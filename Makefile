@@ -43,6 +43,7 @@ demo: export ALLOW_PRIVATE_UPSTREAMS = true
 demo: export MIXPANEL_API_URL = http://127.0.0.1:$(MIXPANEL_PORT)
 demo: export PUBLIC_URL = http://$(HOST):$(PORT)
 demo: export PROXY_URL = http://$(HOST):$(PROXY_PORT)
+demo: export NOTICE_COOLDOWN_SECONDS ?= 60
 demo: migrate
 	@rm -rf var/metrics
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin --url http://$(HOST):$(PORT)/ --api-key demo
