@@ -22,31 +22,40 @@ migrate: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 
 # The Procfile's roles (pages on PORT, the proxy on PROXY_PORT, Celery worker and beat) on the embedded defaults.
+# The login is kept in var/login.txt (the same password every run) and shown again once start-up is done.
+# The worker runs threads and bounded drain runs, so Ctrl-C stops everything within a few seconds.
+DEV_ENV = DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) PROXY_PORT=$(PROXY_PORT) ANALYTICS_DRAIN_SECONDS=$${ANALYTICS_DRAIN_SECONDS:-2}
 run: migrate
 	@rm -rf var/metrics  # every process of the run starts its metrics afresh
-	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
-	  echo ""; echo "  BotPresto runs at http://$(HOST):$(PORT)/"; \
-	  echo "  Sign up there, or log in (admin too, at /admin/) as $$email with password $$password"; echo ""; }
-	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) PROXY_PORT=$(PROXY_PORT) PROXY_URL=http://$(HOST):$(PROXY_PORT) $(BIN)/honcho -f scripts/Procfile.dev start
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin --url http://$(HOST):$(PORT)/
+	$(DEV_ENV) PROXY_URL=http://$(HOST):$(PROXY_PORT) $(BIN)/honcho -f scripts/Procfile.dev start
 
 # The whole flow offline: Telegram stand-in + sample bot endpoint + the service wired to them.
-demo: export TELEGRAM_API_URL = http://127.0.0.1:8081
+STANDIN_PORT ?= 8081
+DEMO_ENDPOINT_PORT ?= 8082
+MIXPANEL_PORT ?= 8090
+DEMO_TOKEN := 5550001234:AAdemo-local-only-token-0000000000
+demo: export TELEGRAM_API_URL = http://127.0.0.1:$(STANDIN_PORT)
+demo: export DEMO_STANDIN_PORT = $(STANDIN_PORT)
+demo: export DEMO_ENDPOINT_PORT = $(DEMO_ENDPOINT_PORT)
+demo: export MIXPANEL_PORT = $(MIXPANEL_PORT)
 demo: export ALLOW_PRIVATE_UPSTREAMS = true
-demo: export MIXPANEL_API_URL = http://127.0.0.1:8090
+demo: export MIXPANEL_API_URL = http://127.0.0.1:$(MIXPANEL_PORT)
 demo: export PUBLIC_URL = http://$(HOST):$(PORT)
 demo: export PROXY_URL = http://$(HOST):$(PROXY_PORT)
+demo: export NOTICE_COOLDOWN_SECONDS ?= 60
 demo: migrate
 	@rm -rf var/metrics
-	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin | { read email password; \
-	  key=$$(DEBUG=$${DEBUG:-true} $(BIN)/python manage.py issue_api_key $$email --name demo | tail -n 1); \
-	  echo ""; echo "  BotPresto demo at http://$(HOST):$(PORT)/ — log in as $$email / $$password"; \
-	  echo "  A sample bot @presto_demo_bot lives in the Telegram stand-in (http://127.0.0.1:8081)."; \
-	  echo "  Its token: 5550001234:AAdemo-local-only-token-0000000000"; \
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_admin --url http://$(HOST):$(PORT)/ --api-key demo
+	@key=$$(sed -n 's/^API key: //p' var/login.txt); \
+	  echo "  A sample bot @presto_demo_bot lives in the Telegram stand-in (http://127.0.0.1:$(STANDIN_PORT))."; \
+	  echo "  Its token: $(DEMO_TOKEN)"; \
 	  echo "  1. Connect it: page 'Connect a bot', or"; \
-	  echo "     curl -s -H 'Authorization: Bearer '$$key -d token=5550001234:AAdemo-local-only-token-0000000000 -d endpoint_secret=demo-endpoint-secret http://$(HOST):$(PORT)/api/v1/bots/"; \
+	  echo "     curl -s -H 'Authorization: Bearer '$$key -d token=$(DEMO_TOKEN) -d endpoint_secret=demo-endpoint-secret http://$(HOST):$(PORT)/api/v1/bots/"; \
 	  echo "  2. Talk to it:  $(BIN)/python -m botpresto.devtools.demo_send hello"; \
-	  echo "     (before connecting, the update goes straight to the sample endpoint; after, through the proxy)"; echo ""; }
-	DEBUG=$${DEBUG:-true} WEB_HOST=$(HOST) WEB_PORT=$(PORT) PROXY_PORT=$(PROXY_PORT) $(BIN)/honcho -f scripts/Procfile.demo start
+	  echo "     (before connecting, the update goes straight to the sample endpoint; after, through the proxy)"; \
+	  echo "  3. An outage:   $(BIN)/python -m botpresto.devtools.demo_send --endpoint down, then step 2 (README, 'make demo')"; echo ""
+	$(DEV_ENV) $(BIN)/honcho -f scripts/Procfile.demo start
 
 # The analytics drain: one worker process, then two, on the same pre-filled buffer, records/s
 # side by side (README, "Performance — analytics drain"). Needs DATABASE_URL (PostgreSQL) and

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from rest_framework import exceptions
@@ -56,8 +58,26 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 @csrf_exempt  # an unknown URL has nothing to protect, and an API client sends no CSRF cookie
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """404 in the API's error body, for an /api/ URL no endpoint serves."""
+    """404 in the API's error body, for an /api/ URL no endpoint serves.
+
+    This route matches every /api/ URL, so CommonMiddleware no longer adds a missing slash: a
+    GET of an endpoint without its slash is redirected here, and another method is told the URL.
+    """
+    path = request.path_info
+    if settings.APPEND_SLASH and not path.endswith("/") and _served(f"{path}/"):
+        if request.method in ("GET", "HEAD"):
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(f"{request.path}/" + (f"?{query}" if query else ""))
+        detail = f"Not found. The URL ends with a slash: {request.path}/"
+        return JsonResponse({"code": "not_found", "detail": detail, "fields": {}}, status=404)
     return JsonResponse({"code": "not_found", "detail": "Not found.", "fields": {}}, status=404)
+
+
+def _served(path: str) -> bool:
+    try:
+        return resolve(path).func is not api_not_found
+    except Resolver404:
+        return False
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -8,6 +8,10 @@ flows through the proxy.
 The stand-in keeps its state in var/standin.json (DEMO_STANDIN_STATE): a restarted
 `make demo` finds the webhook BotPresto set, in step with BotPresto's database.
 Delete that file and db.sqlite3 together to start the demo clean.
+
+To try an outage, switch the sample endpoint down (it answers 503 to every update)
+and up again: ``demo_send --endpoint down`` / ``--endpoint up``, or
+``curl -X POST http://127.0.0.1:8082/_demo/down`` (``/_demo/up``).
 """
 
 from __future__ import annotations
@@ -29,8 +33,16 @@ STATE_FILE = Path(os.environ.get("DEMO_STANDIN_STATE") or Path(__file__).resolve
 
 
 class EchoBot(BaseHTTPRequestHandler):
+    down = threading.Event()  # set: the endpoint is "down" and answers every update 503
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/_demo/"):
+            self._switch(self.path.removeprefix("/_demo/"))
+            return
+        if self.down.is_set():
+            self._answer(503, b"The sample endpoint is down (switched off for the demo).", "text/plain")
+            return
         if self.headers.get("X-Telegram-Bot-Api-Secret-Token") != ENDPOINT_SECRET:
             self.send_response(403)
             self.end_headers()
@@ -42,11 +54,25 @@ class EchoBot(BaseHTTPRequestHandler):
             reply = json.dumps(
                 {"method": "sendMessage", "chat_id": message["chat"]["id"], "text": f"Echo: {message['text']}"}
             ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
+        self._answer(200, reply, "application/json")
+
+    def _switch(self, state: str) -> None:
+        if state not in ("down", "up"):
+            self._answer(404, b"POST /_demo/down or /_demo/up", "text/plain")
+            return
+        if state == "down":
+            self.down.set()
+        else:
+            self.down.clear()
+        print(f"sample endpoint: now {state}", flush=True)
+        self._answer(200, json.dumps({"endpoint": state}).encode(), "application/json")
+
+    def _answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(reply)
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         print(f"sample endpoint: {format % args}", flush=True)
@@ -73,6 +99,7 @@ def main() -> None:
         )
         standin.save()
     print(f"Telegram stand-in on {standin.url}; sample endpoint on http://127.0.0.1:{ENDPOINT_PORT}/hook", flush=True)
+    print(f"switch the sample endpoint down and up: POST http://127.0.0.1:{ENDPOINT_PORT}/_demo/down (/up)", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

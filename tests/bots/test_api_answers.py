@@ -99,3 +99,12 @@ def test_it_answers_a_write_to_an_unknown_api_url_with_the_json_error(owner: Par
     response = client.patch("/api/v1/bots/null,null/", {}, format="json")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_it_still_points_a_url_without_its_slash_to_the_endpoint(owner: Party) -> None:
+    moved = owner.api().get("/api/v1/bots?limit=5")
+    assert moved.status_code == 301
+    assert moved["Location"] == "/api/v1/bots/?limit=5"
+    posted = owner.api().post("/api/v1/bots", {}, format="json")
+    assert posted.status_code == 404
+    assert posted.json()["detail"] == "Not found. The URL ends with a slash: /api/v1/bots/"

@@ -3,6 +3,8 @@ the logout message, the icon."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -67,3 +69,12 @@ def test_it_shows_an_icon_on_every_page(client: Client) -> None:
     legacy = client.get("/favicon.ico")
     assert legacy.status_code == 302
     assert legacy["Location"] == "/static/favicon.svg"
+
+
+def test_it_names_http_as_allowed_where_it_is(owner: Party, owner_client: Client, settings: Any) -> None:
+    settings.ALLOW_PRIVATE_UPSTREAMS = True  # make demo, local development
+    page = owner_client.post("/bots/connect/manual/", {"upstream_url": "ftp://127.0.0.1:8082/hook"}).content.decode()
+    assert "The endpoint URL must start with https:// or http://." in page
+    settings.ALLOW_PRIVATE_UPSTREAMS = False
+    page = owner_client.post("/bots/connect/manual/", {"upstream_url": "ftp://127.0.0.1:8082/hook"}).content.decode()
+    assert "The endpoint URL must start with https://." in page

@@ -30,7 +30,7 @@ def owner_bot(live_server: Any) -> Bot:
     bot = bot_make(
         tenant,
         username="a_rather_long_username_of_a_shop_bot",
-        name="The shop's helpful assistant bot",
+        name="The shop's friendly order bot",
         notice_texts={"en": LONG_NOTICE},
         endpoint_failing_since=timezone.now(),
         delivery_problem_since=timezone.now(),
