@@ -167,8 +167,8 @@ def test_the_table_buffer_keeps_a_batch_whose_statistics_did_not_commit(owner, s
     push_updates(bot, 6)
     real = services._write
 
-    def killed_mid_write(plan):  # type: ignore[no-untyped-def]
-        real(plan)
+    def killed_mid_write(*args):  # type: ignore[no-untyped-def]
+        real(*args)
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(services, "_write", killed_mid_write)
