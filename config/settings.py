@@ -189,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
     "maintenance-tick": {"task": "botpresto.bots.tasks.maintenance_tick_task", "schedule": crontab()},
     "webhook-health": {"task": "botpresto.bots.tasks.webhook_health_beat_task", "schedule": crontab()},
     "owner-alerts-sweep": {"task": "botpresto.notifications.tasks.owner_alerts_sweep_task", "schedule": 30.0},
+    "endpoint-recoveries-sweep": {
+        "task": "botpresto.bots.tasks.bot_endpoint_recoveries_sweep_task",
+        "schedule": 15.0,
+        "options": {"expires": 30},
+    },
     "analytics-drain": {"task": "analytics.tasks.analytics_drain_task", "schedule": 2.0, "options": {"expires": 10}},
     "analytics-mixpanel-send": {
         "task": "analytics.tasks.analytics_mixpanel_send_task",

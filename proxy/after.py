@@ -47,7 +47,8 @@ class Health:
         if not was_failing and now - self.last_success_note.get(bot_id, -SUCCESS_NOTE_SECONDS) < SUCCESS_NOTE_SECONDS:
             return
         self.last_success_note[bot_id] = now
-        self.failing.discard(bot_id)
+        # The bot stays "failing here" until _success has run: work dropped by the outbox (Redis away,
+        # its pause after an error) is asked for again by this bot's next success, unthrottled.
         outbox.put(_success, bot_id, at, was_failing or route.failing)
 
     def failure(self, route: Route, outcome: Outcome, meta: dict[str, Any] | None, at: float) -> None:
@@ -71,6 +72,7 @@ health = Health()
 
 def _success(bot_id: int, at: float, failing: bool) -> None:
     endpoint_health.success_record(bot_id=bot_id, at=at, failing=failing)
+    health.failing.discard(bot_id)
 
 
 def _failure(

@@ -68,3 +68,23 @@ def back_record(*, bot_id: int, chat_id: int) -> None:
     language = back_claim(bot_id=bot_id, chat_id=chat_id)
     if language is not None:
         task_send(BACK_TASK, bot_id, chat_id, language)
+
+
+def recoveries_sweep() -> int:
+    """End the streaks of failing bots whose endpoint has taken an update since; returns how many ended.
+
+    The proxy asks for the recovery with a task on the first update that goes through, and again at
+    most once a second per process while the bot is shown failing. A task lost with the broker (Redis
+    restarted) when no update follows would leave the bot shown failing for good: beat sweeps here.
+    """
+    from botpresto.bots.models import Bot
+    from botpresto.bots.states import bot_endpoint_recovered
+
+    ended = 0
+    for bot in Bot.objects.filter(endpoint_failing_since__isnull=False):
+        at = delivered_at(bot_id=bot.id)
+        if at is None or bot.endpoint_failing_since is None or at <= bot.endpoint_failing_since.timestamp():
+            continue
+        held = int((cache.get(_key("down", bot.id)) or {}).get("held", 0))
+        ended += bot_endpoint_recovered(bot=bot, at=at, held=held)
+    return ended

@@ -51,6 +51,14 @@ def bot_endpoint_failing_task(bot_id: int, since: float, details: dict[str, Any]
 
 
 @app.task
+def bot_endpoint_recoveries_sweep_task() -> int:
+    """Beat: failing bots whose endpoint took an update since, and whose recovery task was lost."""
+    from proxy.health import recoveries_sweep  # the proxy's marks of delivered updates
+
+    return recoveries_sweep()
+
+
+@app.task
 def bot_endpoint_recovered_task(bot_id: int, at: float, held: int) -> bool:
     """The proxy forwarded an update of a failing bot at ``at``."""
     bot = Bot.objects.filter(id=bot_id).first()

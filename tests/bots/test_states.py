@@ -244,3 +244,30 @@ def test_it_alerts_once_when_two_processes_report_the_same_change_at_once(owner:
     assert sorted(won) == [False, False, False, True]
     assert alerts(bot).count(transition) == 1
     assert sum(transition in m.subject for m in alerts_send()) == 1
+
+
+def test_the_sweep_ends_a_streak_whose_recovery_task_was_lost(owner: Party) -> None:
+    from botpresto.notifications.notices import delivered_mark
+    from proxy.health import recoveries_sweep
+
+    bot = bot_make(owner.tenant)
+    since = time.time() - 60
+    states.bot_endpoint_failing(bot=bot, since=since, details={"error": "connect"})
+    delivered_mark(bot_id=bot.id, at=since + 40)  # an update went through; its recovery task never arrived
+    assert recoveries_sweep() == 1
+    assert recoveries_sweep() == 0
+    bot.refresh_from_db()
+    assert bot.shown_status == S.ACTIVE
+    assert alerts(bot) == ["failing", "recovered"]
+
+
+def test_the_sweep_leaves_a_bot_that_has_delivered_nothing_since_it_started_failing(owner: Party) -> None:
+    from botpresto.notifications.notices import delivered_mark
+    from proxy.health import recoveries_sweep
+
+    bot = bot_make(owner.tenant)
+    since = time.time() - 60
+    delivered_mark(bot_id=bot.id, at=since - 1)
+    states.bot_endpoint_failing(bot=bot, since=since, details={"error": "connect"})
+    assert recoveries_sweep() == 0
+    assert Bot.objects.get(id=bot.id).shown_status == S.FAILING

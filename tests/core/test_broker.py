@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from kombu import Connection
 
 TRANSPORT = "botpresto.core.broker:Transport"
@@ -111,10 +112,15 @@ def test_it_delivers_every_message_exactly_once_to_competing_consumers(tmp_path:
     assert sorted(received) == list(range(sent))
 
 
-def test_the_embedded_default_uses_it() -> None:
-    from django.conf import settings
+def test_the_embedded_default_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.core.test_settings import load
 
-    from config.celery import app
-
-    assert settings.CELERY_BROKER_URL == "filesystem://"
-    assert type(app.connection_for_write().transport).__module__ == "botpresto.core.broker"
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    values = load(monkeypatch, DEBUG="true")
+    assert values["CELERY_BROKER_URL"] == "filesystem://"
+    connection = Connection(
+        "filesystem://",
+        transport=values["CELERY_BROKER_TRANSPORT"],
+        transport_options=values["CELERY_BROKER_TRANSPORT_OPTIONS"],
+    )
+    assert type(connection.transport).__module__ == "botpresto.core.broker"

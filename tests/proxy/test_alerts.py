@@ -207,3 +207,20 @@ def test_a_later_outage_is_alerted_after_a_restart_and_a_flush(client: Client, b
     bot.refresh_from_db()
     assert bot.shown_status == Bot.Status.FAILING  # never "all is well" while every update fails
     assert kinds(alerts_send()) == ["failing", "recovered", "failing"]
+
+
+def test_a_recovery_whose_side_work_was_lost_is_asked_for_again_by_the_next_update(
+    client: Client, bot: Bot, endpoint: Endpoint
+) -> None:
+    from unittest import mock
+
+    from proxy import health as endpoint_health
+
+    fail(client, bot, endpoint, 1, 2, 3)
+    endpoint.reply = Reply(200)
+    with mock.patch.object(endpoint_health, "success_record", side_effect=ConnectionError("redis away")):
+        post(client, bot, body=update(4))  # the proxy's side work fails: no recovery asked for
+    post(client, bot, body=update(5))  # within the second: not throttled, since the recovery is still owed
+    bot.refresh_from_db()
+    assert bot.shown_status == Bot.Status.ACTIVE
+    assert kinds(alerts_send()) == ["failing", "recovered"]
