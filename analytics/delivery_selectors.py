@@ -52,11 +52,14 @@ def _moment(params: Mapping[str, Any], name: str) -> datetime | None:
         return None
     try:
         moment = parse_datetime(text)
-    except ValueError:
+        # Times without a zone are UTC, as shown. Converting here also refuses a moment at the calendar's
+        # edge that has no UTC equivalent (0001-01-01T00:00+05:00), which would fail later as a 500.
+        moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC) if moment else None
+    except (ValueError, OverflowError):
         moment = None
     if moment is None:
         raise ApplicationError(f"{name} is a date and time such as 2026-01-31T14:00:00Z.", field=name)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # times without a zone are UTC, as shown
+    return moment
 
 
 def deliveries_filter_parse(params: Mapping[str, Any]) -> DeliveriesFilter:
@@ -68,7 +71,7 @@ def deliveries_filter_parse(params: Mapping[str, Any]) -> DeliveriesFilter:
     if kind and kind not in UPDATE_TYPES:
         raise ApplicationError("type is an update type such as message or callback_query.", field="type")
     update_text = str(params.get("update_id") or "").strip()
-    if update_text and not (update_text.isdigit() and len(update_text) <= _UPDATE_ID_DIGITS):
+    if update_text and not (update_text.isascii() and update_text.isdigit() and len(update_text) <= _UPDATE_ID_DIGITS):
         raise ApplicationError("update_id is a whole number.", field="update_id")
     since, until = _moment(params, "since"), _moment(params, "until")
     if since and until and until <= since:

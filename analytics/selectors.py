@@ -243,7 +243,7 @@ def end_users_for_bot(
     if search:
         term = search.lstrip("@")
         match = Q(username__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
-        if term.isdigit():
+        if term.isascii() and term.isdigit() and len(term) <= 18:  # a Telegram id, within bigint
             match |= Q(telegram_id=int(term))
         users = users.filter(match)
     return users.order_by("-last_seen", "-id")

@@ -16,7 +16,7 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         raw = request.query_params.getlist(name)
         if not raw:
             return None
-        if len(raw) > 1 or not raw[0].isdigit():
+        if len(raw) > 1 or not (raw[0].isascii() and raw[0].isdigit()):
             raise ValidationError({name: ["Must be one whole number, 0 or more."]})
         return int(raw[0])
 

@@ -132,3 +132,10 @@ def test_the_csv_export_defuses_names_that_look_like_formulas(owner: Party, bot:
     response = owner.api().get(users_url(bot, "?format=csv&language=es"))
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0]["first_name"] == "'=HYPERLINK(1)"
+
+
+@pytest.mark.parametrize("term", ["%C2%B2", "99999999999999999999"])  # a superscript two; past a bigint
+def test_it_searches_a_digit_like_or_huge_term_as_a_name(owner: Party, bot: Bot, traffic: None, term: str) -> None:
+    response = owner.api().get(users_url(bot, f"?search={term}"))
+    assert response.status_code == 200
+    assert response.json()["results"] == []

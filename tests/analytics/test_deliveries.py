@@ -95,6 +95,29 @@ def test_it_says_which_filter_is_wrong(owner: Party, bot: Bot) -> None:
     assert owner.api().get(url(bot, "?update_id=-1")).status_code == 400
 
 
+ODD_FILTERS = [
+    "?update_id=%C2%B2",  # a superscript two: a digit to str.isdigit, not to int()
+    "?limit=%C2%B2",
+    "?offset=%C2%B2",
+    "?since=0001-01-01T00:00:00%2B05:00",  # before the first UTC moment there is
+    "?until=9999-12-31T23:59:59-05:00",  # after the last
+]
+
+
+@pytest.mark.parametrize("query", ODD_FILTERS)
+def test_it_refuses_odd_filter_values_with_a_400_naming_them(owner: Party, bot: Bot, query: str) -> None:
+    response = owner.api().get(url(bot, query))
+    assert response.status_code == 400
+    assert query[1:].split("=")[0] in response.json()["fields"]
+
+
+@pytest.mark.parametrize("query", [q for q in ODD_FILTERS if "limit" not in q and "offset" not in q])
+def test_the_page_refuses_odd_filter_values_by_name(owner_client: Client, bot: Bot, query: str) -> None:
+    response = owner_client.get(f"/bots/{bot.uuid}/deliveries/{query}")
+    assert response.status_code == 200
+    assert f"{query[1:].split('=')[0]} is" in response.content.decode()
+
+
 def test_a_viewer_can_read_the_log(viewer: Party, bot: Bot, traffic: None) -> None:
     assert len(results(viewer, bot)) == 5
 

@@ -35,7 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, bind: str, **options: Any) -> None:
         host, _, port = bind.rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not (port.isascii() and port.isdigit()):
             raise CommandError("--bind is host:port, e.g. 10.0.0.5:9464")
         server = make_server(host.strip("[]"), int(port), app, handler_class=_Quiet)
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
