@@ -109,12 +109,27 @@ def username_check(value: Any, *, field: str = "username") -> str:
     return username
 
 
+# Django's LANG_INFO lacks many languages Telegram users have (am, ha, yo, zu, si, ...): a user's
+# language_code is an IETF tag whose first part is, nearly always, one of these ISO 639-1 codes.
+_ISO_639_1_CODES = (
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz "
+    "ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik "
+    "io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml "
+    "mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd "
+    "se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi "
+    "vo wa wo xh yi yo za zh zu"
+)
+ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
+TELEGRAM_EXTRA_LANGUAGES = frozenset({"fil", "ckb"})  # three-letter codes Telegram clients send
+KNOWN_LANGUAGES = frozenset(LANG_INFO) | ISO_639_1 | TELEGRAM_EXTRA_LANGUAGES
+
+
 def language_check(value: Any, *, field: str = "notice_default_language") -> str:
     code = str(value or "").strip().lower().replace("_", "-")
     if len(code) > LANGUAGE_MAX or not _LANGUAGE.fullmatch(code):
         raise ApplicationError(f"{value!s:.20} is not a language code such as en or pt-br.", field=field)
     # A well-formed code of no language (xx) would be kept and never match a Telegram user's language_code.
-    if code not in LANG_INFO and code.split("-")[0] not in LANG_INFO:
+    if code not in KNOWN_LANGUAGES and code.split("-")[0] not in KNOWN_LANGUAGES:
         raise ApplicationError(f"{code} is not a language we know; give a code such as en or pt-br.", field=field)
     return code
 

@@ -57,6 +57,14 @@ def test_it_still_takes_a_regional_language(owner: Party) -> None:
     assert response.json()["notice_texts"] == {"pt-br": "Já volto"}
 
 
+@pytest.mark.parametrize("language", ["am", "yo", "zu", "si", "fil"])
+def test_it_takes_a_language_telegram_users_have_that_django_does_not_translate(owner: Party, language: str) -> None:
+    bot = bot_make(owner.tenant)
+    response = owner.api().patch(f"/api/v1/bots/{bot.uuid}/", {"notice_texts": {language: "..."}}, format="json")
+    assert response.status_code == 200
+    assert response.json()["notice_texts"] == {language: "..."}
+
+
 def test_it_asks_an_empty_connect_for_the_token_naming_both_ways(owner: Party) -> None:
     response = owner.api().post("/api/v1/bots/", {}, format="json")
     assert response.status_code == 400
