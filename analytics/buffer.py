@@ -69,7 +69,7 @@ _lost_lock = threading.Lock()
 _lost_unreported = 0
 _last_loss_log = 0.0
 _last_loss_report = 0.0
-_consumer: tuple[int, str] | None = None
+_consumer = threading.local()
 _worker_client: tuple[str, redis.Redis] | None = None
 
 # Only the holder may release a lease.
@@ -208,12 +208,13 @@ class Batch:
 
 
 def consumer_name() -> str:
-    """This process's name in the consumer groups (a forked child gets its own)."""
-    global _consumer
+    """This thread's name in the consumer groups. A forked child, and each thread of a threads pool, gets its own:
+    a lease is released only by the name that holds it, so two threads sharing one could free each other's."""
     pid = os.getpid()
-    if _consumer is None or _consumer[0] != pid:
-        _consumer = (pid, f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:6]}")
-    return _consumer[1]
+    if getattr(_consumer, "pid", None) != pid:
+        _consumer.pid = pid
+        _consumer.name = f"{socket.gethostname()}:{pid}:{threading.get_ident()}:{uuid.uuid4().hex[:6]}"
+    return str(_consumer.name)
 
 
 def shards() -> list[int]:

@@ -242,9 +242,11 @@ def _drain_stream(shard: int, consumer: str, batch_size: int) -> int:
     batch = buffer.batch_read(shard, consumer, batch_size)
     if batch is None:
         return 0
-    if batch.given_up:
-        _records_failed([None] * len(batch.given_up), batch.given_up)
     try:
+        # Inside the try: with the database away, counting the given-up entries fails too, and the batch must
+        # be released, or each run meanwhile would count one more delivery against every entry in it.
+        if batch.given_up:
+            _records_failed([None] * len(batch.given_up), batch.given_up)
         _records_write(batch.records, batch.keys)
     except (OperationalError, InterfaceError):
         buffer.batch_release(batch, consumer)  # taken again on a later run

@@ -145,6 +145,16 @@ def test_a_database_outage_does_not_make_a_batch_count_as_poison(owner, settings
     assert failed() == 0
 
 
+def test_each_thread_drains_under_a_consumer_name_of_its_own() -> None:
+    names: list[str] = []
+    threads = [threading.Thread(target=lambda: names.append(buffer.consumer_name())) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({*names, buffer.consumer_name()}) == 3
+
+
 def test_a_record_that_cannot_be_written_is_counted_and_does_not_hold_back_the_others(  # type: ignore[no-untyped-def]
     owner, monkeypatch
 ) -> None:
