@@ -111,11 +111,15 @@ def entry_key(shard: int, entry_id: str | bytes) -> int:
 
 # --- the proxy's side --------------------------------------------------------------------------
 def record_push(record: dict[str, Any]) -> bool:
-    """Queue one record for the workers. Returns False (and counts it) if it was lost."""
-    return records_push([record])
+    """Queue one record for the workers. Returns False (and counts it) if it was lost.
+
+    The proxy calls this on a request's thread when its recorder is backed up: losses are only counted
+    here, and reported to the database by the recorder's next push, so no request waits on the database.
+    """
+    return records_push([record], report=False)
 
 
-def records_push(records: list[dict[str, Any]]) -> bool:
+def records_push(records: list[dict[str, Any]], *, report: bool = True) -> bool:
     """Queue several records in one round trip (the proxy batches its updates). On failure all count as lost."""
     if not records:
         return True
@@ -132,9 +136,11 @@ def records_push(records: list[dict[str, Any]]) -> bool:
             pipe.execute()
     except Exception as exc:  # any failure of the buffer must not fail the forward
         _count_loss(exc, len(records))
-        _report_losses()
+        if report:
+            _report_losses()
         return False
-    _report_losses()
+    if report:
+        _report_losses()
     return True
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import Client, override_settings
@@ -77,3 +78,16 @@ def test_it_keeps_the_losses_in_the_process_while_the_database_cannot_take_them(
     monkeypatch.undo()
     buffer.losses_flush()
     assert (buffer._lost_unreported, buffer.lost_count()) == (0, 4)
+
+
+@override_settings(REDIS_URL="redis://127.0.0.1:1/0")
+def test_a_record_pushed_from_a_requests_thread_leaves_its_loss_to_the_recorder(
+    django_assert_num_queries: Any,
+) -> None:
+    buffer._client = None
+    buffer._last_loss_report = 0.0  # not just reported: only the thread it runs on holds it back
+    with django_assert_num_queries(0):  # a request never waits on the database, even with Redis down
+        assert buffer.record_push({"n": 1}) is False
+    assert (buffer._lost_unreported, buffer.lost_count()) == (1, 1)  # counted, kept for the recorder to report
+    buffer.losses_flush()
+    assert (buffer._lost_unreported, buffer.lost_count()) == (0, 1)

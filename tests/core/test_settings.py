@@ -142,3 +142,10 @@ def test_pages_forbid_inline_scripts(client: Any, db: None) -> None:
     assert "'self'" in script_src
     assert "unsafe-inline" not in script_src
     assert "frame-ancestors 'none'" in policy
+
+
+def test_it_gives_up_connecting_to_an_unreachable_postgresql_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    database = load(monkeypatch, DEBUG="true", DATABASE_URL="postgres://u@db.internal/bp")
+    assert database["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 5
+    chosen = load(monkeypatch, DEBUG="true", DATABASE_URL="postgres://u@db.internal/bp?connect_timeout=2")
+    assert chosen["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 2
