@@ -43,13 +43,12 @@ class Health:
     def success(self, route: Route, at: float) -> None:
         bot_id = route.bot_id
         now = time.monotonic()
-        was_failing = bot_id in self.failing
-        if not was_failing and now - self.last_success_note.get(bot_id, -SUCCESS_NOTE_SECONDS) < SUCCESS_NOTE_SECONDS:
-            return
+        if now - self.last_success_note.get(bot_id, -SUCCESS_NOTE_SECONDS) < SUCCESS_NOTE_SECONDS:
+            return  # a busy bot asks once a second, not once per update (a task and a transaction each)
         self.last_success_note[bot_id] = now
         # The bot stays "failing here" until _success has run: work dropped by the outbox (Redis away,
-        # its pause after an error) is asked for again by this bot's next success, unthrottled.
-        outbox.put(_success, bot_id, at, was_failing or route.failing)
+        # its pause after an error) is asked for again by this bot's next success a second later.
+        outbox.put(_success, bot_id, at, bot_id in self.failing or route.failing)
 
     def failure(self, route: Route, outcome: Outcome, meta: dict[str, Any] | None, at: float) -> None:
         self.failing.add(route.bot_id)
@@ -71,8 +70,13 @@ health = Health()
 
 
 def _success(bot_id: int, at: float, failing: bool) -> None:
-    endpoint_health.success_record(bot_id=bot_id, at=at, failing=failing)
-    health.failing.discard(bot_id)
+    try:
+        endpoint_health.success_record(bot_id=bot_id, at=at, failing=failing)
+    except Exception:
+        health.last_success_note.pop(bot_id, None)  # lost (Redis away): the bot's next success asks again at once
+        raise
+    if health.last_failure.get(bot_id, 0.0) <= at:  # a failure since this success starts a streak of its own
+        health.failing.discard(bot_id)
 
 
 def _failure(

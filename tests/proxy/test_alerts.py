@@ -11,6 +11,7 @@ from django.test import Client
 from accounts.models import Membership
 from botpresto.bots.models import Bot
 from botpresto.devtools.standin import StandIn
+from proxy.outbox import outbox
 from tests.conftest import alerts_send
 from tests.factories import bot_make
 from tests.proxy.conftest import post
@@ -224,3 +225,23 @@ def test_a_recovery_whose_side_work_was_lost_is_asked_for_again_by_the_next_upda
     bot.refresh_from_db()
     assert bot.shown_status == Bot.Status.ACTIVE
     assert kinds(alerts_send()) == ["failing", "recovered"]
+
+
+def test_a_failing_bots_updates_in_one_second_ask_for_its_recovery_once(
+    client: Client, bot: Bot, endpoint: Endpoint
+) -> None:
+    from unittest import mock
+
+    from proxy import health as endpoint_health
+
+    fail(client, bot, endpoint, 1, 2, 3)
+    endpoint.reply = Reply(200)
+    with mock.patch.object(endpoint_health, "task_send", wraps=endpoint_health.task_send) as sent:
+        with mock.patch.object(outbox, "drain"):  # the side work waits behind a backlog...
+            for update_id in range(4, 10):
+                post(client, bot, body=update(update_id))
+        outbox.drain()  # ...and runs later
+    asked = [c for c in sent.call_args_list if c.args[0] == endpoint_health.RECOVERED_TASK]
+    assert len(asked) == 1  # one task and one transaction, not one per update
+    bot.refresh_from_db()
+    assert bot.shown_status == Bot.Status.ACTIVE
