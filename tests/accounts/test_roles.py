@@ -140,7 +140,7 @@ def outcome(status: int) -> str:
 
 @pytest.mark.parametrize("party_name", PARTIES)
 @pytest.mark.parametrize("route", PAGES, ids=str)
-def test_each_page_answers_each_role_as_the_table_says(
+def test_it_each_page_answers_each_role_as_the_table_says(
     request: pytest.FixtureRequest, objects: dict[str, Any], client: Client, route: Route, party_name: str
 ) -> None:
     party: Party = request.getfixturevalue(party_name)
@@ -152,7 +152,7 @@ def test_each_page_answers_each_role_as_the_table_says(
 
 @pytest.mark.parametrize("party_name", PARTIES)
 @pytest.mark.parametrize("route", API, ids=str)
-def test_each_api_route_answers_each_role_as_the_table_says(
+def test_it_each_api_route_answers_each_role_as_the_table_says(
     request: pytest.FixtureRequest, objects: dict[str, Any], route: Route, party_name: str
 ) -> None:
     party: Party = request.getfixturevalue(party_name)
@@ -161,25 +161,25 @@ def test_each_api_route_answers_each_role_as_the_table_says(
     assert outcome(response.status_code) == expected(party_name, route)
 
 
-def test_a_refusal_names_the_role_and_what_it_cannot_do(viewer: Party, objects: dict[str, Any]) -> None:
+def test_it_a_refusal_names_the_role_and_what_it_cannot_do(viewer: Party, objects: dict[str, Any]) -> None:
     response = viewer.api().post("/api/v1/bots/", {"upstream_url": URL}, format="json")
     assert response.status_code == 403
     assert response.json()["detail"] == "In Alice Co, viewers cannot change bots."
 
 
-def test_a_viewer_sees_no_connect_link_nor_settings(viewer: Party, objects: dict[str, Any], client: Client) -> None:
+def test_it_a_viewer_sees_no_connect_link_nor_settings(viewer: Party, objects: dict[str, Any], client: Client) -> None:
     client.force_login(viewer.user)
     html = client.get(f"/bots/{objects['bot']}/").content.decode()
     assert 'href="/bots/connect/"' not in html
     assert f'href="/bots/{objects["bot"]}/settings/"' not in html
 
 
-def test_a_viewer_key_never_sees_a_manual_bots_proxy_secret(viewer: Party, objects: dict[str, Any]) -> None:
+def test_it_a_viewer_key_never_sees_a_manual_bots_proxy_secret(viewer: Party, objects: dict[str, Any]) -> None:
     shown = viewer.api().get(f"/api/v1/bots/{objects['manual']}/").json()
     assert (shown["proxy_secret"], shown["set_webhook_command"]) == (None, None)
 
 
-def test_a_member_key_sees_the_manual_bots_proxy_secret(member: Party, objects: dict[str, Any]) -> None:
+def test_it_a_member_key_sees_the_manual_bots_proxy_secret(member: Party, objects: dict[str, Any]) -> None:
     shown = member.api().get(f"/api/v1/bots/{objects['manual']}/").json()
     assert shown["proxy_secret"] == Bot.objects.get(uuid=objects["manual"]).proxy_secret
 
@@ -200,12 +200,12 @@ OUTSIDE_A_TENANT = re.compile(
 )
 
 
-def test_the_tables_above_cover_every_page_and_api_route() -> None:
+def test_it_the_tables_above_cover_every_page_and_api_route() -> None:
     tried = {re.sub(r"\{\w+\}", "{}", route.path.split("?")[0]) for route in PAGES + API}
     for path in set(_routes(get_resolver().url_patterns)):
         if not OUTSIDE_A_TENANT.search(path):
             assert path in tried, f"{path} is tried by no role"
 
 
-def test_a_method_a_route_does_not_have_is_405_for_any_role(viewer: Party, objects: dict[str, Any]) -> None:
+def test_it_a_method_a_route_does_not_have_is_405_for_any_role(viewer: Party, objects: dict[str, Any]) -> None:
     assert viewer.api().post(f"/api/v1/bots/{objects['bot']}/stats/").status_code == 405

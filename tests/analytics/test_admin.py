@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 ANN = {"id": 501, "first_name": "Ann", "username": "ann", "language_code": "de"}
 
 
-def test_staff_see_what_mixpanel_never_got(admin_client: Client, bot: Bot, push: Push, settings) -> None:
+def test_it_staff_see_what_mixpanel_never_got(admin_client: Client, bot: Bot, push: Push, settings) -> None:
     settings.ANALYTICS_MIXPANEL_BUFFER_MAX = 0
     push(bot, message(1, ANN))
     drain()
@@ -24,7 +24,7 @@ def test_staff_see_what_mixpanel_never_got(admin_client: Client, bot: Bot, push:
     assert "Records waiting in the buffer" in page
 
 
-def test_staff_see_waiting_batches_without_their_content_or_token(
+def test_it_staff_see_waiting_batches_without_their_content_or_token(
     admin_client: Client, bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     collector.mode = "down"
@@ -39,7 +39,7 @@ def test_staff_see_waiting_batches_without_their_content_or_token(
 
 
 @pytest.mark.parametrize("page", ["enduser", "bothourlystats", "botdailystats"])
-def test_staff_can_browse_end_users_and_statistics(admin_client: Client, bot: Bot, push: Push, page: str) -> None:
+def test_it_staff_can_browse_end_users_and_statistics(admin_client: Client, bot: Bot, push: Push, page: str) -> None:
     push(bot, message(1, ANN))
     drain()
     assert admin_client.get(f"/admin/analytics/{page}/").status_code == 200

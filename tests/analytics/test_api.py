@@ -66,7 +66,7 @@ def test_it_gives_daily_series_for_a_month(owner: Party, bot: Bot, traffic: None
     assert sum(point["updates"] for point in body["series"]) == 4
 
 
-def test_a_week_counts_the_older_update_a_day_does_not(owner: Party, bot: Bot, traffic: None) -> None:
+def test_it_a_week_counts_the_older_update_a_day_does_not(owner: Party, bot: Bot, traffic: None) -> None:
     week = owner.api().get(stats_url(bot, "7d")).json()
     assert len(week["series"]) == 7 * 24
     assert week["totals"]["updates"] == 4
@@ -78,15 +78,15 @@ def test_it_refuses_an_unknown_period(owner: Party, bot: Bot) -> None:
     assert "period" in response.json()["fields"]
 
 
-def test_a_team_member_can_read_the_statistics(member: Party, bot: Bot, traffic: None) -> None:
+def test_it_a_team_member_can_read_the_statistics(member: Party, bot: Bot, traffic: None) -> None:
     assert member.api().get(stats_url(bot)).status_code == 200
 
 
-def test_an_outsider_gets_404_for_the_statistics(outsider: Party, bot: Bot) -> None:
+def test_it_an_outsider_gets_404_for_the_statistics(outsider: Party, bot: Bot) -> None:
     assert outsider.api().get(stats_url(bot)).status_code == 404
 
 
-def test_an_outsider_gets_404_for_the_users(outsider: Party, bot: Bot) -> None:
+def test_it_an_outsider_gets_404_for_the_users(outsider: Party, bot: Bot) -> None:
     assert outsider.api().get(users_url(bot)).status_code == 404
     assert outsider.api().get(users_url(bot, "?format=csv")).status_code == 404
 
@@ -128,7 +128,7 @@ def test_it_exports_the_users_as_csv(owner: Party, bot: Bot, traffic: None) -> N
     assert [(r["telegram_id"], r["username"], r["language_code"]) for r in rows] == [("501", "ann", "de")]
 
 
-def test_the_csv_export_defuses_names_that_look_like_formulas(owner: Party, bot: Bot, traffic: None) -> None:
+def test_it_the_csv_export_defuses_names_that_look_like_formulas(owner: Party, bot: Bot, traffic: None) -> None:
     response = owner.api().get(users_url(bot, "?format=csv&language=es"))
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0]["first_name"] == "'=HYPERLINK(1)"

@@ -60,7 +60,7 @@ def test_it_counts_a_block_and_an_unblock(bot: Bot, push: Push) -> None:
     ]
 
 
-def test_a_retried_block_counts_once(bot: Bot, push: Push) -> None:
+def test_it_a_retried_block_counts_once(bot: Bot, push: Push) -> None:
     block = member_update(ANN, "kicked")
     push(bot, block, status=502, upstream_status=500, error="http_status", received_at=at(0))
     push(bot, block, received_at=at(0, 0.1))
@@ -68,13 +68,13 @@ def test_a_retried_block_counts_once(bot: Bot, push: Push) -> None:
     assert BotDailyStats.objects.get(bot=bot, day=DAY0.replace(hour=0)).blocks == 1
 
 
-def test_unblocking_a_bot_nobody_blocked_counts_nothing(bot: Bot, push: Push) -> None:
+def test_it_unblocking_a_bot_nobody_blocked_counts_nothing(bot: Bot, push: Push) -> None:
     push(bot, member_update(ANN, "member"), received_at=at(0))
     drain()
     assert BotDailyStats.objects.get(bot=bot, day=DAY0.replace(hour=0)).unblocks == 0
 
 
-def test_a_block_in_a_group_is_no_block(bot: Bot, push: Push) -> None:
+def test_it_a_block_in_a_group_is_no_block(bot: Bot, push: Push) -> None:
     update = member_update(ANN, "kicked")
     update["my_chat_member"]["chat"] = {"id": -100, "type": "group"}
     push(bot, update, received_at=at(0))
@@ -82,7 +82,7 @@ def test_a_block_in_a_group_is_no_block(bot: Bot, push: Push) -> None:
     assert BotDailyStats.objects.get(bot=bot, day=DAY0.replace(hour=0)).blocks == 0
 
 
-def test_a_new_user_from_a_deep_link_belongs_to_its_campaign(bot: Bot, push: Push) -> None:
+def test_it_a_new_user_from_a_deep_link_belongs_to_its_campaign(bot: Bot, push: Push) -> None:
     said(push, bot, ANN, "/start spring_sale")
     drain()
     assert EndUser.objects.get(bot=bot).campaign == "spring_sale"
@@ -95,7 +95,7 @@ def test_a_new_user_from_a_deep_link_belongs_to_its_campaign(bot: Bot, push: Pus
     )
 
 
-def test_a_known_user_keeps_the_campaign_they_came_with(bot: Bot, push: Push) -> None:
+def test_it_a_known_user_keeps_the_campaign_they_came_with(bot: Bot, push: Push) -> None:
     said(push, bot, ANN, "/start first")
     said(push, bot, ANN, "/start second", day=1)
     said(push, bot, BO, "hello")
@@ -104,7 +104,7 @@ def test_a_known_user_keeps_the_campaign_they_came_with(bot: Bot, push: Push) ->
     assert dict(EndUser.objects.values_list("telegram_id", "campaign")) == {501: "first", 502: ""}
 
 
-def test_retention_counts_users_back_one_and_seven_days_later(bot: Bot, push: Push) -> None:
+def test_it_retention_counts_users_back_one_and_seven_days_later(bot: Bot, push: Push) -> None:
     said(push, bot, ANN, "/start ads")
     said(push, bot, BO)
     said(push, bot, ANN, day=1, hours=5)
@@ -119,7 +119,7 @@ def test_retention_counts_users_back_one_and_seven_days_later(bot: Bot, push: Pu
     assert cohorts == {"ads": (1, 1, 1), "": (1, 0, 0)}
 
 
-def test_retention_is_kept_across_batches(bot: Bot, push: Push) -> None:
+def test_it_retention_is_kept_across_batches(bot: Bot, push: Push) -> None:
     said(push, bot, ANN)
     drain()
     said(push, bot, ANN, day=1)
@@ -127,7 +127,7 @@ def test_retention_is_kept_across_batches(bot: Bot, push: Push) -> None:
     assert CohortDay.objects.get(day=DAY0.replace(hour=0)).retained_d1 == 1
 
 
-def test_users_seen_before_cohorts_were_kept_count_as_active_not_as_retained(bot: Bot, push: Push) -> None:
+def test_it_users_seen_before_cohorts_were_kept_count_as_active_not_as_retained(bot: Bot, push: Push) -> None:
     said(push, bot, ANN)
     drain()
     EndUser.objects.update(in_cohort=False)
@@ -138,7 +138,7 @@ def test_users_seen_before_cohorts_were_kept_count_as_active_not_as_retained(bot
     assert (row.day, row.active_users, row.retained_d1) == ((DAY0 + timedelta(days=1)).replace(hour=0), 1, 0)
 
 
-def test_the_retention_read_waits_for_a_day_to_end(bot: Bot, push: Push) -> None:
+def test_it_the_retention_read_waits_for_a_day_to_end(bot: Bot, push: Push) -> None:
     said(push, bot, ANN)
     said(push, bot, BO)
     said(push, bot, ANN, day=1)
@@ -149,7 +149,7 @@ def test_the_retention_read_waits_for_a_day_to_end(bot: Bot, push: Push) -> None
     assert (cohort["d1_rate"], cohort["d7_rate"]) == (0.5, None)
 
 
-def test_active_users_are_counted_over_a_day_a_week_and_a_month(bot: Bot, push: Push) -> None:
+def test_it_active_users_are_counted_over_a_day_a_week_and_a_month(bot: Bot, push: Push) -> None:
     said(push, bot, ANN, day=0)
     said(push, bot, BO, day=-10)
     push(bot, member_update({"id": 503, "is_bot": False, "first_name": "Cy"}, "kicked"), received_at=at(-40))
@@ -157,7 +157,7 @@ def test_active_users_are_counted_over_a_day_a_week_and_a_month(bot: Bot, push: 
     assert bot_audience(bot=bot, now=DAY0 + timedelta(hours=1)) == {"dau": 1, "wau": 1, "mau": 2, "blocked_users": 1}
 
 
-def test_campaigns_show_new_and_active_users_and_retention(bot: Bot, push: Push) -> None:
+def test_it_campaigns_show_new_and_active_users_and_retention(bot: Bot, push: Push) -> None:
     said(push, bot, ANN, "/start ads")
     said(push, bot, BO, "/start ads")
     said(push, bot, {"id": 503, "is_bot": False, "first_name": "Cy"}, "/start blog")
@@ -170,7 +170,7 @@ def test_campaigns_show_new_and_active_users_and_retention(bot: Bot, push: Push)
     ]
 
 
-def test_the_stats_api_shows_blocks_audience_and_retention(owner: Party, bot: Bot, push: Push) -> None:
+def test_it_the_stats_api_shows_blocks_audience_and_retention(owner: Party, bot: Bot, push: Push) -> None:
     now = datetime.now(tz=UTC).timestamp()
     push(bot, message(next(_ids), ANN), received_at=now)
     push(bot, member_update(ANN, "kicked"), received_at=now)
@@ -182,22 +182,22 @@ def test_the_stats_api_shows_blocks_audience_and_retention(owner: Party, bot: Bo
     assert [(c["new_users"], c["d1_rate"]) for c in body["retention"]] == [(1, None)]
 
 
-def test_the_campaigns_api_lists_campaigns(owner: Party, bot: Bot, push: Push) -> None:
+def test_it_the_campaigns_api_lists_campaigns(owner: Party, bot: Bot, push: Push) -> None:
     push(bot, message(next(_ids), ANN, text="/start ads"), received_at=datetime.now(tz=UTC).timestamp())
     drain()
     body = owner.api().get(f"/api/v1/bots/{bot.uuid}/campaigns/?period=7d").json()
     assert [(c["campaign"], c["new_users"], c["active_users"]) for c in body["campaigns"]] == [("ads", 1, 1)]
 
 
-def test_the_campaigns_api_refuses_an_unknown_period(owner: Party, bot: Bot) -> None:
+def test_it_the_campaigns_api_refuses_an_unknown_period(owner: Party, bot: Bot) -> None:
     assert owner.api().get(f"/api/v1/bots/{bot.uuid}/campaigns/?period=1y").status_code == 400
 
 
-def test_an_outsider_cannot_read_the_campaigns(outsider: Party, bot: Bot) -> None:
+def test_it_an_outsider_cannot_read_the_campaigns(outsider: Party, bot: Bot) -> None:
     assert outsider.api().get(f"/api/v1/bots/{bot.uuid}/campaigns/").status_code == 404
 
 
-def test_the_bot_page_shows_the_audience_and_campaigns(owner: Party, bot: Bot, push: Push, client: Any) -> None:
+def test_it_the_bot_page_shows_the_audience_and_campaigns(owner: Party, bot: Bot, push: Push, client: Any) -> None:
     push(bot, message(next(_ids), ANN, text="/start ads"), received_at=datetime.now(tz=UTC).timestamp())
     push(bot, member_update(ANN, "kicked"), received_at=datetime.now(tz=UTC).timestamp())
     drain()
@@ -208,7 +208,7 @@ def test_the_bot_page_shows_the_audience_and_campaigns(owner: Party, bot: Bot, p
     assert f"https://t.me/{bot.username}?start=" in html
 
 
-def test_the_stats_of_a_period_add_blocks_up(bot: Bot, push: Push) -> None:
+def test_it_the_stats_of_a_period_add_blocks_up(bot: Bot, push: Push) -> None:
     now = datetime.now(tz=UTC)
     push(bot, member_update(ANN, "kicked"), received_at=now.timestamp())
     push(bot, member_update(BO, "kicked"), received_at=(now - timedelta(days=3)).timestamp())
@@ -218,7 +218,7 @@ def test_the_stats_of_a_period_add_blocks_up(bot: Bot, push: Push) -> None:
 
 
 # --- Mixpanel ---------------------------------------------------------------------------------
-def test_mixpanel_gets_the_campaign_on_the_first_event_and_the_profile(
+def test_it_mixpanel_gets_the_campaign_on_the_first_event_and_the_profile(
     bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     now = datetime.now(tz=UTC).timestamp()
@@ -229,7 +229,7 @@ def test_mixpanel_gets_the_campaign_on_the_first_event_and_the_profile(
     assert collector.profiles[0]["$set"]["campaign"] == "ads"
 
 
-def test_mixpanel_gets_block_events_and_the_blocked_property(
+def test_it_mixpanel_gets_block_events_and_the_blocked_property(
     bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     now = datetime.now(tz=UTC).timestamp()
@@ -243,7 +243,7 @@ def test_mixpanel_gets_block_events_and_the_blocked_property(
     assert [p["$set"]["blocked"] for p in collector.profiles] == [False]  # one batch: the profile as it ends
 
 
-def test_mixpanel_gets_the_profile_again_when_the_user_blocks(
+def test_it_mixpanel_gets_the_profile_again_when_the_user_blocks(
     bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     now = datetime.now(tz=UTC).timestamp()

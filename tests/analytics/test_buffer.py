@@ -43,7 +43,7 @@ def test_it_keeps_a_bots_records_together_in_push_order() -> None:
 
 
 @override_settings(REDIS_URL="redis://127.0.0.1:1/0")
-def test_a_dead_redis_loses_the_record_without_raising(caplog: pytest.LogCaptureFixture) -> None:
+def test_it_a_dead_redis_loses_the_record_without_raising(caplog: pytest.LogCaptureFixture) -> None:
     buffer._client = None
     assert buffer.record_push({"n": 1}) is False
     assert buffer.records_push([{"n": 2}, {"n": 3}]) is False
@@ -81,7 +81,7 @@ def test_it_keeps_the_losses_in_the_process_while_the_database_cannot_take_them(
 
 
 @override_settings(REDIS_URL="redis://127.0.0.1:1/0")
-def test_a_record_pushed_from_a_requests_thread_leaves_its_loss_to_the_recorder(
+def test_it_a_record_pushed_from_a_requests_thread_leaves_its_loss_to_the_recorder(
     django_assert_num_queries: Any,
 ) -> None:
     buffer._client = None

@@ -112,17 +112,17 @@ def test_it_refuses_odd_filter_values_with_a_400_naming_them(owner: Party, bot: 
 
 
 @pytest.mark.parametrize("query", [q for q in ODD_FILTERS if "limit" not in q and "offset" not in q])
-def test_the_page_refuses_odd_filter_values_by_name(owner_client: Client, bot: Bot, query: str) -> None:
+def test_it_the_page_refuses_odd_filter_values_by_name(owner_client: Client, bot: Bot, query: str) -> None:
     response = owner_client.get(f"/bots/{bot.uuid}/deliveries/{query}")
     assert response.status_code == 200
     assert f"{query[1:].split('=')[0]} is" in response.content.decode()
 
 
-def test_a_viewer_can_read_the_log(viewer: Party, bot: Bot, traffic: None) -> None:
+def test_it_a_viewer_can_read_the_log(viewer: Party, bot: Bot, traffic: None) -> None:
     assert len(results(viewer, bot)) == 5
 
 
-def test_an_outsider_gets_404_for_the_log(outsider: Party, bot: Bot, traffic: None) -> None:
+def test_it_an_outsider_gets_404_for_the_log(outsider: Party, bot: Bot, traffic: None) -> None:
     assert outsider.api().get(url(bot)).status_code == 404
 
 
@@ -159,7 +159,7 @@ def test_it_forgets_attempts_older_than_the_kept_days(bot: Bot, push: Push, sett
     assert list(Delivery.objects.values_list("update_id", flat=True)) == [2]
 
 
-def test_a_busy_bot_keeps_only_its_newest_attempts(
+def test_it_a_busy_bot_keeps_only_its_newest_attempts(
     owner: Party, bot: Bot, bot_without_mixpanel: Bot, push: Push, settings: Settings
 ) -> None:
     settings.DELIVERY_LOG_MAX_PER_BOT = 100
@@ -174,12 +174,12 @@ def test_a_busy_bot_keeps_only_its_newest_attempts(
     assert Delivery.objects.filter(bot=bot_without_mixpanel).count() == 1
 
 
-def test_the_prune_runs_on_the_beat(settings: Settings) -> None:
+def test_it_the_prune_runs_on_the_beat(settings: Settings) -> None:
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "analytics.tasks.deliveries_prune_task" in tasks
 
 
-def test_a_deleted_bots_attempts_go_with_it(bot: Bot, push: Push) -> None:
+def test_it_a_deleted_bots_attempts_go_with_it(bot: Bot, push: Push) -> None:
     push(bot, message(1, ANN))
     drain()
     bot.delete()
@@ -195,7 +195,7 @@ def owner_client(owner: Party, client: Client) -> Client:
     return client
 
 
-def test_the_page_lists_attempts_with_the_apis_filters(owner_client: Client, bot: Bot, traffic: None) -> None:
+def test_it_the_page_lists_attempts_with_the_apis_filters(owner_client: Client, bot: Bot, traffic: None) -> None:
     html = owner_client.get(f"/bots/{bot.uuid}/deliveries/?failed=on").content.decode()
     assert "2 attempts" in html
     assert "timeout" in html
@@ -203,26 +203,26 @@ def test_the_page_lists_attempts_with_the_apis_filters(owner_client: Client, bot
     assert 'name="failed" id="id_failed" checked' in html
 
 
-def test_the_page_shows_a_chart_links_hour_in_its_time_fields(owner_client: Client, bot: Bot) -> None:
+def test_it_the_page_shows_a_chart_links_hour_in_its_time_fields(owner_client: Client, bot: Bot) -> None:
     html = owner_client.get(f"/bots/{bot.uuid}/deliveries/?since=2026-01-31T14:00:00Z").content.decode()
     assert 'value="2026-01-31T14:00"' in html
 
 
-def test_the_page_says_which_filter_is_wrong(owner_client: Client, bot: Bot) -> None:
+def test_it_the_page_says_which_filter_is_wrong(owner_client: Client, bot: Bot) -> None:
     html = owner_client.get(f"/bots/{bot.uuid}/deliveries/?update_id=abc").content.decode()
     assert "update_id is a whole number." in html
 
 
-def test_an_outsider_gets_404_for_the_page(outsider: Party, client: Client, bot: Bot) -> None:
+def test_it_an_outsider_gets_404_for_the_page(outsider: Party, client: Client, bot: Bot) -> None:
     client.force_login(outsider.user)
     assert client.get(f"/bots/{bot.uuid}/deliveries/").status_code == 404
 
 
-def test_the_bot_page_links_the_log(owner_client: Client, bot: Bot) -> None:
+def test_it_the_bot_page_links_the_log(owner_client: Client, bot: Bot) -> None:
     assert f'href="/bots/{bot.uuid}/deliveries/"' in owner_client.get(f"/bots/{bot.uuid}/").content.decode()
 
 
-def test_each_chart_column_links_the_attempts_of_its_hour(owner_client: Client, bot: Bot, push: Push) -> None:
+def test_it_each_chart_column_links_the_attempts_of_its_hour(owner_client: Client, bot: Bot, push: Push) -> None:
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     push(bot, message(1, ANN), received_at=hour.timestamp() + 60)
     push(bot, message(2, ANN), status=502, upstream_status=500, error="http_status", received_at=hour.timestamp() + 90)
@@ -235,14 +235,14 @@ def test_each_chart_column_links_the_attempts_of_its_hour(owner_client: Client, 
     assert html.count('class="chart-link"') == 3  # one hour had attempts: updates, failure rate, latency
 
 
-def test_another_tenants_bot_is_not_in_the_log(owner: Party, outsider: Party, bot: Bot, push: Push) -> None:
+def test_it_another_tenants_bot_is_not_in_the_log(owner: Party, outsider: Party, bot: Bot, push: Push) -> None:
     theirs = bot_make(outsider.tenant, username="their_bot")
     push(theirs, message(1, ANN))
     drain()
     assert results(owner, bot) == []
 
 
-def test_a_notice_sent_to_the_user_shows_in_the_log(owner: Party, standin: Any, push: Push) -> None:
+def test_it_a_notice_sent_to_the_user_shows_in_the_log(owner: Party, standin: Any, push: Push) -> None:
     tg = standin.add_bot(username="told_bot")
     standin.add_chat(tg.token, {"id": 501, "type": "private"})
     told = bot_make(owner.tenant, token=tg.token, telegram_id=tg.id, username="told_bot")
@@ -255,7 +255,7 @@ def test_a_notice_sent_to_the_user_shows_in_the_log(owner: Party, standin: Any, 
     assert [(r["update_id"], r["notice_sent"]) for r in results(owner, told)] == [(2, False), (1, True)]
 
 
-def test_an_impossible_status_or_update_id_in_a_record_does_not_lose_the_batch(
+def test_it_an_impossible_status_or_update_id_in_a_record_does_not_lose_the_batch(
     owner: Party, bot: Bot, push: Push
 ) -> None:
     push(bot, message(1, ANN), status=502, upstream_status=70000, error="http_status", received_at=NOW - 2)
@@ -266,12 +266,12 @@ def test_an_impossible_status_or_update_id_in_a_record_does_not_lose_the_batch(
     assert rows == [(2, 200), (None, 200), (1, None)]
 
 
-def test_the_drains_insert_writes_every_column_of_the_log() -> None:
+def test_it_the_drains_insert_writes_every_column_of_the_log() -> None:
     stored = {field.attname for field in Delivery._meta.concrete_fields} - {"id"}
     assert set(deliveries._COLUMNS) == stored
 
 
-def test_a_chart_links_only_the_periods_given_a_link_and_escapes_them() -> None:
+def test_it_a_chart_links_only_the_periods_given_a_link_and_escapes_them() -> None:
     plain = line_chart("Latency", ["01:00", "02:00"], {"p95": [1.0, 2.0]})
     linked = line_chart("Latency", ["01:00", "02:00"], {"p95": [1.0, 2.0]}, links=[None, "/log/?a=1&b=2"])
     assert "<a " not in plain
@@ -280,7 +280,7 @@ def test_a_chart_links_only_the_periods_given_a_link_and_escapes_them() -> None:
     assert 'aria-label="Attempts of 02:00"' in linked
 
 
-def test_a_cache_outage_while_marking_a_notice_raises_nothing(
+def test_it_a_cache_outage_while_marking_a_notice_raises_nothing(
     bot: Bot, push: Push, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     class Away:

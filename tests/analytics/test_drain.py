@@ -81,7 +81,7 @@ def test_it_takes_over_a_batch_a_killed_worker_read_and_counts_it_once(owner) ->
 
 
 @needs_redis
-def test_a_batch_delivered_again_after_its_statistics_were_written_is_not_counted_twice(owner) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_batch_delivered_again_after_its_statistics_were_written_is_not_counted_twice(owner) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant)
     push_updates(bot, 12)
     batch = dead_worker_reads(bot)
@@ -95,7 +95,7 @@ def test_a_batch_delivered_again_after_its_statistics_were_written_is_not_counte
 
 
 @needs_redis
-def test_a_worker_waits_for_a_killed_workers_lease_only(owner, settings) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_worker_waits_for_a_killed_workers_lease_only(owner, settings) -> None:  # type: ignore[no-untyped-def]
     settings.ANALYTICS_SHARDS = 4
     bots = [bot_make(owner.tenant, username=f"b{n}_bot") for n in range(12)]
     for bot in bots:
@@ -113,7 +113,7 @@ def test_a_worker_waits_for_a_killed_workers_lease_only(owner, settings) -> None
 
 
 @needs_redis
-def test_an_entry_that_keeps_killing_workers_is_counted_and_let_go(owner, settings) -> None:  # type: ignore[no-untyped-def]
+def test_it_an_entry_that_keeps_killing_workers_is_counted_and_let_go(owner, settings) -> None:  # type: ignore[no-untyped-def]
     settings.ANALYTICS_MAX_DELIVERIES = 2
     bot = bot_make(owner.tenant)
     push_updates(bot, 5)
@@ -127,7 +127,7 @@ def test_an_entry_that_keeps_killing_workers_is_counted_and_let_go(owner, settin
 
 
 @needs_redis
-def test_a_database_outage_does_not_make_a_batch_count_as_poison(owner, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_database_outage_does_not_make_a_batch_count_as_poison(owner, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     settings.ANALYTICS_MAX_DELIVERIES = 2
     bot = bot_make(owner.tenant)
     push_updates(bot, 4)
@@ -145,7 +145,7 @@ def test_a_database_outage_does_not_make_a_batch_count_as_poison(owner, settings
     assert failed() == 0
 
 
-def test_each_thread_drains_under_a_consumer_name_of_its_own() -> None:
+def test_it_each_thread_drains_under_a_consumer_name_of_its_own() -> None:
     names: list[str] = []
     threads = [threading.Thread(target=lambda: names.append(buffer.consumer_name())) for _ in range(2)]
     for thread in threads:
@@ -155,7 +155,7 @@ def test_each_thread_drains_under_a_consumer_name_of_its_own() -> None:
     assert len({*names, buffer.consumer_name()}) == 3
 
 
-def test_a_record_that_cannot_be_written_is_counted_and_does_not_hold_back_the_others(  # type: ignore[no-untyped-def]
+def test_it_a_record_that_cannot_be_written_is_counted_and_does_not_hold_back_the_others(  # type: ignore[no-untyped-def]
     owner, monkeypatch
 ) -> None:
     bot = bot_make(owner.tenant)
@@ -174,7 +174,7 @@ def test_a_record_that_cannot_be_written_is_counted_and_does_not_hold_back_the_o
     assert buffer.buffer_length() == 0
 
 
-def test_the_table_buffer_keeps_a_batch_whose_statistics_did_not_commit(owner, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_it_the_table_buffer_keeps_a_batch_whose_statistics_did_not_commit(owner, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     settings.REDIS_URL = ""
     buffer._client = None
     bot = bot_make(owner.tenant)
@@ -197,7 +197,7 @@ def test_the_table_buffer_keeps_a_batch_whose_statistics_did_not_commit(owner, s
 
 
 @needs_redis
-def test_written_entries_are_forgotten_once_acknowledged(owner) -> None:  # type: ignore[no-untyped-def]
+def test_it_written_entries_are_forgotten_once_acknowledged(owner) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant)
     push_updates(bot, 10)
     services.records_drain(seconds=5)

@@ -39,7 +39,7 @@ def blocked() -> dict[str, Any]:
     return {"my_chat_member": {"chat": PRIVATE, "from": ANA, "date": int(time.time()), "new_chat_member": member}}
 
 
-def test_updates_retried_by_telegram_through_the_proxy_count_once(
+def test_it_updates_retried_by_telegram_through_the_proxy_count_once(
     owner: Party, standin: StandIn, proxy_live: Any, collector: MixpanelCollector
 ) -> None:
     endpoint = Endpoint()
@@ -74,7 +74,7 @@ def test_updates_retried_by_telegram_through_the_proxy_count_once(
     assert collector.profiles[-1]["$set"]["campaign"] == "now"
 
 
-def test_the_forwards_through_telegram_are_in_the_metrics(
+def test_it_the_forwards_through_telegram_are_in_the_metrics(
     owner: Party, standin: StandIn, proxy_live: Any, settings: Any
 ) -> None:
     from tests.core.test_metrics import value

@@ -44,7 +44,7 @@ EXPECTED: dict[str, tuple[int | None, dict[str, Any] | None, str | None, str | N
 }
 
 
-def test_the_samples_cover_every_update_type_of_the_bot_api() -> None:
+def test_it_the_samples_cover_every_update_type_of_the_bot_api() -> None:
     assert set(EXPECTED) == set(UPDATE_TYPES) == set(updates())
 
 
@@ -63,7 +63,7 @@ def test_it_extracts_the_type_user_chat_content_command_and_date(kind: str) -> N
 
 
 @pytest.mark.parametrize("kind", list(EXPECTED))
-def test_no_update_type_lets_content_through(kind: str) -> None:
+def test_it_no_update_type_lets_content_through(kind: str) -> None:
     assert MARK not in json.dumps(update_metadata(updates()[kind]))
 
 
@@ -86,14 +86,14 @@ def test_it_drops_the_arguments_and_bot_suffix_of_a_command() -> None:
     assert meta["command"] == "help"
 
 
-def test_a_slash_followed_by_free_text_is_not_a_command() -> None:
+def test_it_a_slash_followed_by_free_text_is_not_a_command() -> None:
     update = {"update_id": 1, "message": {"date": 1, "chat": PRIVATE, "from": USER, "text": f"/{MARK}!? what"}}
     meta = update_metadata(update)
     assert meta is not None
     assert meta["command"] is None
 
 
-def test_a_group_message_is_addressed_only_when_it_names_the_bot() -> None:
+def test_it_a_group_message_is_addressed_only_when_it_names_the_bot() -> None:
     def group(text: str) -> dict[str, object]:
         return {"update_id": 1, "message": {"date": 1, "from": USER, "chat": GROUP, "text": text}}
 
@@ -103,7 +103,7 @@ def test_a_group_message_is_addressed_only_when_it_names_the_bot() -> None:
     assert update_metadata(group("/help"), bot_username="my_bot")["addressed"] is True  # type: ignore[index]
 
 
-def test_a_callback_query_takes_no_date_from_its_old_message() -> None:
+def test_it_a_callback_query_takes_no_date_from_its_old_message() -> None:
     update = updates()["callback_query"]
     update["callback_query"]["message"] = {"message_id": 1, "date": 0, "chat": GROUP}  # inaccessible message
     meta = update_metadata(update)
@@ -136,7 +136,7 @@ def test_it_leaves_out_fields_of_the_wrong_type() -> None:
     assert "user" not in meta
 
 
-def test_a_chat_boost_from_a_gift_code_names_no_user() -> None:
+def test_it_a_chat_boost_from_a_gift_code_names_no_user() -> None:
     update = updates()["chat_boost"]
     update["chat_boost"]["boost"]["source"] = {"source": "gift_code", "user": USER2}
     meta = update_metadata(update)
@@ -188,7 +188,7 @@ def test_it_keeps_no_payload_of_an_edited_message() -> None:
     assert "start_payload" not in update_metadata(start("/start ref_42", kind="edited_message"))  # type: ignore[operator]
 
 
-def test_a_payload_read_back_from_the_buffer_is_checked_again() -> None:
+def test_it_a_payload_read_back_from_the_buffer_is_checked_again() -> None:
     meta = update_metadata(start("/start ref_42"))
     assert metadata_clean({**meta, "start_payload": "ref 42 <script>"}).keys() == meta.keys() - {"start_payload"}  # type: ignore[union-attr,dict-item]
     assert metadata_clean(meta)["start_payload"] == "ref_42"  # type: ignore[index]

@@ -38,7 +38,7 @@ def test_it_sends_one_event_per_update_type_named_after_it(bot: Bot, collector: 
     assert sorted(e["event"] for e in collector.events) == sorted([*UPDATE_TYPES, "blocked"])
 
 
-def test_an_event_carries_the_token_user_time_and_a_stable_insert_id(
+def test_it_an_event_carries_the_token_user_time_and_a_stable_insert_id(
     bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     push(bot, updates()["message"], latency_ms=42.5)
@@ -51,7 +51,7 @@ def test_an_event_carries_the_token_user_time_and_a_stable_insert_id(
     assert props["$insert_id"] == insert_id(str(bot.uuid), 1001)
 
 
-def test_an_event_carries_the_metadata_and_the_delivery_outcome(
+def test_it_an_event_carries_the_metadata_and_the_delivery_outcome(
     bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     push(bot, updates()["message"], latency_ms=42.5)
@@ -68,7 +68,9 @@ def test_an_event_carries_the_metadata_and_the_delivery_outcome(
     assert "delivery_error" not in props
 
 
-def test_an_update_without_a_date_is_timed_when_it_arrived(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_an_update_without_a_date_is_timed_when_it_arrived(
+    bot: Bot, collector: MixpanelCollector, push: Push
+) -> None:
     arrived = round(time.time(), 2) - 1.5
     push(bot, updates()["callback_query"], received_at=arrived)
     drain()
@@ -76,7 +78,7 @@ def test_an_update_without_a_date_is_timed_when_it_arrived(bot: Bot, collector: 
     assert collector.events[0]["properties"]["distinct_id"] == str(USER2["id"])
 
 
-def test_an_update_without_a_user_is_not_attributed_to_anyone(
+def test_it_an_update_without_a_user_is_not_attributed_to_anyone(
     bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     push(bot, updates()["channel_post"])
@@ -85,7 +87,7 @@ def test_an_update_without_a_user_is_not_attributed_to_anyone(
     assert collector.profiles == []
 
 
-def test_a_new_user_gets_a_profile(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_a_new_user_gets_a_profile(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     push(bot, message(1, ANN))
     drain()
     assert collector.profiles == [
@@ -106,7 +108,7 @@ def test_a_new_user_gets_a_profile(bot: Bot, collector: MixpanelCollector, push:
     ]
 
 
-def test_an_unchanged_user_gets_no_second_profile(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_an_unchanged_user_gets_no_second_profile(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     push(bot, message(1, ANN))
     drain()
     push(bot, message(2, ANN))
@@ -115,7 +117,7 @@ def test_an_unchanged_user_gets_no_second_profile(bot: Bot, collector: MixpanelC
     assert len(collector.profiles) == 1
 
 
-def test_a_changed_user_gets_the_profile_again(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_a_changed_user_gets_the_profile_again(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     push(bot, message(1, ANN))
     drain()
     push(bot, message(2, {**ANN, "username": "ann_new"}))
@@ -123,14 +125,14 @@ def test_a_changed_user_gets_the_profile_again(bot: Bot, collector: MixpanelColl
     assert [p["$set"]["username"] for p in collector.profiles] == ["ann", "ann_new"]
 
 
-def test_each_user_of_the_table_gets_a_profile(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_each_user_of_the_table_gets_a_profile(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     for update in updates().values():
         push(bot, update)
     drain()
     assert sorted(p["$distinct_id"] for p in collector.profiles) == sorted([str(USER["id"]), str(USER2["id"])])
 
 
-def test_a_retried_update_is_one_event(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_a_retried_update_is_one_event(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     update = message(7, ANN)
     push(bot, update, status=502, upstream_status=None, error="connect")
     push(bot, update, status=504, upstream_status=None, error="timeout")
@@ -139,7 +141,7 @@ def test_a_retried_update_is_one_event(bot: Bot, collector: MixpanelCollector, p
     assert len(collector.events) == 1
 
 
-def test_a_retry_in_a_later_batch_is_not_sent_again(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_a_retry_in_a_later_batch_is_not_sent_again(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     push(bot, message(7, ANN), status=502, upstream_status=500, error="http_status")
     drain()
     push(bot, message(7, ANN))
@@ -147,7 +149,7 @@ def test_a_retry_in_a_later_batch_is_not_sent_again(bot: Bot, collector: Mixpane
     assert len(collector.events) == 1
 
 
-def test_batches_are_as_large_as_mixpanel_takes(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_batches_are_as_large_as_mixpanel_takes(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     for n in range(2500):
         push(bot, message(n, {**ANN, "id": 10_000 + n % 5}))
     drain()
@@ -155,7 +157,7 @@ def test_batches_are_as_large_as_mixpanel_takes(bot: Bot, collector: MixpanelCol
     assert len({e["properties"]["$insert_id"] for e in collector.events}) == 2500
 
 
-def test_a_bot_without_a_mixpanel_token_sends_nothing_but_gets_statistics(
+def test_it_a_bot_without_a_mixpanel_token_sends_nothing_but_gets_statistics(
     bot_without_mixpanel: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     push(bot_without_mixpanel, message(1, ANN))
@@ -164,7 +166,7 @@ def test_a_bot_without_a_mixpanel_token_sends_nothing_but_gets_statistics(
     assert BotHourlyStats.objects.get(bot=bot_without_mixpanel).updates == 1
 
 
-def test_nothing_is_lost_while_mixpanel_is_down_within_the_bound(
+def test_it_nothing_is_lost_while_mixpanel_is_down_within_the_bound(
     bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     collector.mode = "down"
@@ -179,7 +181,7 @@ def test_nothing_is_lost_while_mixpanel_is_down_within_the_bound(
     assert not MixpanelPending.objects.exists()
 
 
-def test_beyond_the_bound_it_counts_what_it_drops(
+def test_it_beyond_the_bound_it_counts_what_it_drops(
     bot: Bot, collector: MixpanelCollector, push: Push, settings: Settings
 ) -> None:
     settings.ANALYTICS_MIXPANEL_BUFFER_MAX = 6
@@ -194,7 +196,7 @@ def test_beyond_the_bound_it_counts_what_it_drops(
     assert BotHourlyStats.objects.get(bot=bot).mixpanel_dropped == 3
 
 
-def test_a_hanging_mixpanel_does_not_hold_up_the_drain(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_a_hanging_mixpanel_does_not_hold_up_the_drain(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     collector.mode, collector.hang_seconds = "hang", 2.0
     push(bot, message(1, ANN))
     started = time.monotonic()
@@ -203,7 +205,7 @@ def test_a_hanging_mixpanel_does_not_hold_up_the_drain(bot: Bot, collector: Mixp
     assert BotHourlyStats.objects.get(bot=bot).updates == 1
 
 
-def test_a_send_stops_calling_mixpanel_once_it_is_unreachable(
+def test_it_a_send_stops_calling_mixpanel_once_it_is_unreachable(
     bot: Bot, collector: MixpanelCollector, push: Push, owner: Party, settings: Settings
 ) -> None:
     settings.ANALYTICS_MIXPANEL_CONCURRENCY = 1
@@ -217,7 +219,7 @@ def test_a_send_stops_calling_mixpanel_once_it_is_unreachable(
     assert not MixpanelPending.objects.filter(next_attempt_at__lte=timezone.now()).exists()
 
 
-def test_a_failed_retry_waits_longer_each_time(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
+def test_it_a_failed_retry_waits_longer_each_time(bot: Bot, collector: MixpanelCollector, push: Push) -> None:
     collector.mode = "refuse"
     push(bot, message(1, ANN))
     drain()
@@ -228,7 +230,7 @@ def test_a_failed_retry_waits_longer_each_time(bot: Bot, collector: MixpanelColl
     assert pending.next_attempt_at - (timezone.now() + timedelta(minutes=10)) > first - timezone.now()
 
 
-def test_what_waits_longer_than_mixpanel_takes_events_is_dropped_and_counted(
+def test_it_what_waits_longer_than_mixpanel_takes_events_is_dropped_and_counted(
     bot: Bot, collector: MixpanelCollector, push: Push
 ) -> None:
     collector.mode = "down"

@@ -71,14 +71,14 @@ def test_it_keeps_first_and_last_seen(bot: Bot, push: Push) -> None:
     assert ann.username == "ann2"
 
 
-def test_a_user_who_blocks_the_bot_is_marked_blocked(bot: Bot, push: Push) -> None:
+def test_it_a_user_who_blocks_the_bot_is_marked_blocked(bot: Bot, push: Push) -> None:
     push(bot, message(1, ANN))
     push(bot, member_update(2, ANN, "kicked"))
     drain()
     assert EndUser.objects.get(bot=bot, telegram_id=501).blocked is True
 
 
-def test_a_user_who_unblocks_the_bot_is_no_longer_blocked(bot: Bot, push: Push) -> None:
+def test_it_a_user_who_unblocks_the_bot_is_no_longer_blocked(bot: Bot, push: Push) -> None:
     push(bot, member_update(1, ANN, "kicked"))
     drain()
     push(bot, member_update(2, ANN, "member"))
@@ -86,13 +86,13 @@ def test_a_user_who_unblocks_the_bot_is_no_longer_blocked(bot: Bot, push: Push) 
     assert EndUser.objects.get(bot=bot, telegram_id=501).blocked is False
 
 
-def test_removing_the_bot_from_a_group_is_not_blocking_it(bot: Bot, push: Push) -> None:
+def test_it_removing_the_bot_from_a_group_is_not_blocking_it(bot: Bot, push: Push) -> None:
     push(bot, member_update(1, ANN, "kicked", chat=GROUP))
     drain()
     assert EndUser.objects.get(bot=bot, telegram_id=501).blocked is False
 
 
-def test_the_hour_counts_updates_by_type_chat_type_and_command(bot: Bot, push: Push) -> None:
+def test_it_the_hour_counts_updates_by_type_chat_type_and_command(bot: Bot, push: Push) -> None:
     for kind in ("message", "callback_query", "inline_query", "channel_post"):
         push(bot, updates()[kind])
     drain()
@@ -103,7 +103,7 @@ def test_the_hour_counts_updates_by_type_chat_type_and_command(bot: Bot, push: P
     assert row.commands == {"start": 1}
 
 
-def test_the_hour_counts_distinct_new_users_and_their_languages(bot: Bot, push: Push) -> None:
+def test_it_the_hour_counts_distinct_new_users_and_their_languages(bot: Bot, push: Push) -> None:
     push(bot, message(1, ANN))
     push(bot, message(2, ANN))
     push(bot, message(3, BO))
@@ -115,7 +115,7 @@ def test_the_hour_counts_distinct_new_users_and_their_languages(bot: Bot, push: 
     assert row.languages == {"de": 1, "pt-br": 1}
 
 
-def test_a_returning_user_counts_in_a_new_hour_but_not_as_new(bot: Bot, push: Push) -> None:
+def test_it_a_returning_user_counts_in_a_new_hour_but_not_as_new(bot: Bot, push: Push) -> None:
     push(bot, message(1, ANN), received_at=HOUR - 1800)
     drain()
     push(bot, message(2, ANN), received_at=HOUR + 1)
@@ -124,7 +124,7 @@ def test_a_returning_user_counts_in_a_new_hour_but_not_as_new(bot: Bot, push: Pu
     assert stats(bot, HOUR - 3600).new_users == 1
 
 
-def test_failures_count_per_attempt_and_updates_per_update(bot: Bot, push: Push) -> None:
+def test_it_failures_count_per_attempt_and_updates_per_update(bot: Bot, push: Push) -> None:
     push(bot, message(1, ANN), status=502, upstream_status=None, error="connect", latency_ms=3)
     push(bot, message(1, ANN), status=502, upstream_status=503, error="http_status", latency_ms=30)
     push(bot, message(1, ANN), latency_ms=300)
@@ -135,7 +135,7 @@ def test_failures_count_per_attempt_and_updates_per_update(bot: Bot, push: Push)
     assert [i for i, n in enumerate(row.latency) if n] == [latency_bucket(3), latency_bucket(30), latency_bucket(300)]
 
 
-def test_malformed_and_unknown_updates_are_counted_as_skipped(bot: Bot, push: Push) -> None:
+def test_it_malformed_and_unknown_updates_are_counted_as_skipped(bot: Bot, push: Push) -> None:
     push(bot, {"update_id": 5, "brand_new_type": {"x": 1}})
     push(bot, "not json at all")
     push(bot, message(1, ANN))
@@ -144,7 +144,7 @@ def test_malformed_and_unknown_updates_are_counted_as_skipped(bot: Bot, push: Pu
     assert (row.skipped, row.updates, row.attempts) == (2, 1, 3)
 
 
-def test_records_of_a_deleted_bot_are_counted_not_stored(bot: Bot, push: Push) -> None:
+def test_it_records_of_a_deleted_bot_are_counted_not_stored(bot: Bot, push: Push) -> None:
     push(bot, message(1, ANN))
     Bot.objects.filter(id=bot.id).delete()
     drain()
@@ -152,7 +152,7 @@ def test_records_of_a_deleted_bot_are_counted_not_stored(bot: Bot, push: Push) -
     assert not EndUser.objects.exists()
 
 
-def test_deleting_a_bot_deletes_its_end_users_and_statistics(bot: Bot, push: Push) -> None:
+def test_it_deleting_a_bot_deletes_its_end_users_and_statistics(bot: Bot, push: Push) -> None:
     push(bot, message(1, ANN))
     drain()
     bot.status = Bot.Status.DISCONNECTED  # its webhook is already restored
@@ -162,7 +162,7 @@ def test_deleting_a_bot_deletes_its_end_users_and_statistics(bot: Bot, push: Pus
     assert not BotDailyStats.objects.exists()
 
 
-def test_statistics_older_than_the_retention_period_are_pruned(bot: Bot, push: Push, settings) -> None:
+def test_it_statistics_older_than_the_retention_period_are_pruned(bot: Bot, push: Push, settings) -> None:
     settings.ANALYTICS_RETENTION_DAYS = 30
     push(bot, message(1, ANN), received_at=NOW - 31 * 86400)
     push(bot, message(2, ANN))
@@ -179,7 +179,7 @@ def test_it_does_not_wait_for_a_lock_a_killed_drain_left(bot: Bot, push: Push) -
     assert stats(bot).updates == 1
 
 
-def test_a_batch_waits_in_the_buffer_while_the_database_is_away(bot: Bot, push: Push, monkeypatch) -> None:
+def test_it_a_batch_waits_in_the_buffer_while_the_database_is_away(bot: Bot, push: Push, monkeypatch) -> None:
     from django.db import OperationalError
 
     def database_away(**kwargs: object) -> int:
@@ -192,7 +192,7 @@ def test_a_batch_waits_in_the_buffer_while_the_database_is_away(bot: Bot, push: 
     assert buffer.buffer_length() == 1
 
 
-def test_the_day_counts_each_user_once_across_its_hours(bot: Bot, push: Push) -> None:
+def test_it_the_day_counts_each_user_once_across_its_hours(bot: Bot, push: Push) -> None:
     yesterday = NOW - NOW % 86400 - 86400
     push(bot, message(1, ANN), received_at=yesterday + 3600)
     push(bot, message(2, ANN), received_at=yesterday + 7200)
@@ -204,7 +204,7 @@ def test_the_day_counts_each_user_once_across_its_hours(bot: Bot, push: Push) ->
     assert sorted(BotHourlyStats.objects.values_list("users", flat=True)) == [1, 2]
 
 
-def test_many_retried_updates_are_each_counted_once(bot: Bot, push: Push) -> None:
+def test_it_many_retried_updates_are_each_counted_once(bot: Bot, push: Push) -> None:
     for n in range(400):  # more than a database cache keeps by default
         push(bot, message(n, ANN), status=502, upstream_status=None, error="connect")
     drain()
@@ -214,7 +214,7 @@ def test_many_retried_updates_are_each_counted_once(bot: Bot, push: Push) -> Non
     assert (stats(bot).updates, stats(bot).attempts) == (400, 800)
 
 
-def test_records_that_are_not_records_are_counted_as_invalid(bot: Bot, push: Push) -> None:
+def test_it_records_that_are_not_records_are_counted_as_invalid(bot: Bot, push: Push) -> None:
     for junk in ({"bot": str(bot.uuid)}, {"bot": "not-a-uuid", "received_at": NOW, "outcome": {"status": 200}}, [1]):
         buffer.record_push(junk)  # type: ignore[arg-type]
     buffer.record_push({"bot": str(bot.uuid), "received_at": float("nan"), "outcome": {"status": 200}})

@@ -50,7 +50,7 @@ def push_everything(bot: Bot, push: Push) -> None:
     push(bot, [MARK])
 
 
-def test_the_marker_leaks_nowhere(
+def test_it_the_marker_leaks_nowhere(
     bot: Bot, collector: MixpanelCollector, push: Push, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -68,24 +68,24 @@ def test_the_marker_leaks_nowhere(
     assert MARK not in caplog.text
 
 
-def test_the_scan_would_see_the_marker_in_a_column(bot: Bot) -> None:
+def test_it_the_scan_would_see_the_marker_in_a_column(bot: Bot) -> None:
     bot.name = MARK
     bot.save()
     assert MARK in database_text()
 
 
-def test_the_scan_would_see_the_marker_in_the_delivery_log(bot: Bot) -> None:
+def test_it_the_scan_would_see_the_marker_in_the_delivery_log(bot: Bot) -> None:
     Delivery.objects.create(bot=bot, received_at=timezone.now(), status=200, update_type=MARK)
     assert MARK in database_text()
 
 
-def test_the_scan_would_see_the_marker_in_the_compressed_outbox(bot: Bot) -> None:
+def test_it_the_scan_would_see_the_marker_in_the_compressed_outbox(bot: Bot) -> None:
     event = {"event": "message", "properties": {"time": 1, "note": MARK}}
     mixpanel_sink.outbox_add(batches=[(bot.id, "events", [event])])
     assert MARK in database_text()
 
 
-def test_the_scan_would_see_a_campaign_the_one_text_we_keep(bot: Bot, push: Push) -> None:
+def test_it_the_scan_would_see_a_campaign_the_one_text_we_keep(bot: Bot, push: Push) -> None:
     push(
         bot,
         {

@@ -5,7 +5,7 @@ from django.conf import settings
 from config.celery import app
 
 
-def test_every_scheduled_analytics_task_exists() -> None:
+def test_it_every_scheduled_analytics_task_exists() -> None:
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     analytics = {name for name in scheduled if str(name).startswith("analytics.")}

@@ -78,7 +78,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
         time.sleep(0.1)
 
 
-def test_a_worker_drains_the_buffer_into_end_users_and_mixpanel(
+def test_it_a_worker_drains_the_buffer_into_end_users_and_mixpanel(
     bot: Bot, collector: MixpanelCollector, push: Push, worker_queue: str
 ) -> None:
     for n in range(3):

@@ -35,14 +35,14 @@ def _api_routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
             yield route
 
 
-def test_the_schema_is_valid_openapi_3(tmp_path: Path) -> None:
+def test_it_the_schema_is_valid_openapi_3(tmp_path: Path) -> None:
     # --validate checks it against the OpenAPI 3 meta-schema; --fail-on-warn refuses guesses.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
     schema = yaml.safe_load((tmp_path / "schema.yml").read_text())
     assert schema["openapi"].startswith("3.")
 
 
-def test_the_schema_covers_every_endpoint(client: Any) -> None:
+def test_it_the_schema_covers_every_endpoint(client: Any) -> None:
     schema = yaml.safe_load(client.get("/api/v1/schema/").content)
     documented = {path.removeprefix("/") for path in schema["paths"]}
     own = {"api/v1/schema/", "api/v1/docs/", "api/v1/redoc/"}
@@ -51,13 +51,13 @@ def test_the_schema_covers_every_endpoint(client: Any) -> None:
         assert as_openapi in documented, f"{route} is not in the schema"
 
 
-def test_the_docs_load_their_assets_from_this_service(client: Any) -> None:
+def test_it_the_docs_load_their_assets_from_this_service(client: Any) -> None:
     page = client.get("/api/v1/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "an asset comes from another host"
 
 
-def test_every_error_is_documented_with_one_body(client: Any) -> None:
+def test_it_every_error_is_documented_with_one_body(client: Any) -> None:
     schema = yaml.safe_load(client.get("/api/v1/schema/").content)
     for path, item in schema["paths"].items():
         for operation in item.values():
@@ -83,7 +83,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 @pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_the_api_answers_generated_requests_without_a_server_error(case: Any, api_key: str) -> None:
+def test_it_the_api_answers_generated_requests_without_a_server_error(case: Any, api_key: str) -> None:
     # No 5xx, and every answer as documented (status, content type, body). Not checked: that a
     # documented request is accepted (connect needs a token or an endpoint URL, a rule a schema
     # cannot state) and that unknown query parameters are refused (they are ignored, as usual).

@@ -23,7 +23,7 @@ def fast(settings: Any) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
-def test_deleting_a_bot_in_the_admin_restores_its_webhook_first(
+def test_it_deleting_a_bot_in_the_admin_restores_its_webhook_first(
     owner: Party, standin: StandIn, admin_client: Client
 ) -> None:
     (bot,) = fleet_make(standin, owner.tenant, 1, start=1)
@@ -33,7 +33,7 @@ def test_deleting_a_bot_in_the_admin_restores_its_webhook_first(
     assert standin.bot(str(bot.token)).webhook_url == original_of(bot).url
 
 
-def test_deleting_a_bot_in_the_admin_is_refused_while_telegram_is_away(
+def test_it_deleting_a_bot_in_the_admin_is_refused_while_telegram_is_away(
     owner: Party, standin: StandIn, admin_client: Client, settings: Any
 ) -> None:
     (bot,) = fleet_make(standin, owner.tenant, 1, start=1)
@@ -43,7 +43,7 @@ def test_deleting_a_bot_in_the_admin_is_refused_while_telegram_is_away(
     assert Bot.objects.filter(id=bot.id).exists()
 
 
-def test_the_bulk_delete_of_the_admin_restores_each_webhook(
+def test_it_the_bulk_delete_of_the_admin_restores_each_webhook(
     owner: Party, standin: StandIn, admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     bots = fleet_make(standin, owner.tenant, 3, start=1)
@@ -59,7 +59,7 @@ def test_the_bulk_delete_of_the_admin_restores_each_webhook(
     assert "3 done, 0 left, 0 failed, 0 skipped" in page
 
 
-def test_a_bulk_action_returns_at_once_and_shows_what_is_left(
+def test_it_a_bulk_action_returns_at_once_and_shows_what_is_left(
     owner: Party, standin: StandIn, admin_client: Client
 ) -> None:
     bots = fleet_make(standin, owner.tenant, 2, start=1)
@@ -71,28 +71,30 @@ def test_a_bulk_action_returns_at_once_and_shows_what_is_left(
     assert [standin.bot(str(b.token)).webhook_url for b in bots] == [b.proxy_url for b in bots]
 
 
-def test_the_default_bulk_delete_is_gone(owner: Party, admin_client: Client) -> None:
+def test_it_the_default_bulk_delete_is_gone(owner: Party, admin_client: Client) -> None:
     bot_make(owner.tenant)
     page = admin_client.get("/admin/botpresto/bot/").content.decode()
     assert 'value="delete_selected"' not in page
     assert 'value="delete_selected_bots"' in page
 
 
-def test_a_tenant_with_connected_bots_is_not_deleted(owner: Party, admin_client: Client) -> None:
+def test_it_a_tenant_with_connected_bots_is_not_deleted(owner: Party, admin_client: Client) -> None:
     bot_make(owner.tenant)
     response = admin_client.post(f"/admin/accounts/tenant/{owner.tenant.id}/delete/", {"post": "yes"}, follow=True)
     assert "whose webhook we hold" in response.content.decode()
     assert Tenant.objects.filter(id=owner.tenant.id).exists()
 
 
-def test_a_tenant_whose_bots_are_disconnected_is_deleted(owner: Party, admin_client: Client) -> None:
+def test_it_a_tenant_whose_bots_are_disconnected_is_deleted(owner: Party, admin_client: Client) -> None:
     bot_make(owner.tenant, status=Bot.Status.DISCONNECTED)
     admin_client.post(f"/admin/accounts/tenant/{owner.tenant.id}/delete/", {"post": "yes"})
     assert not Tenant.objects.filter(id=owner.tenant.id).exists()
     assert not Bot.objects.exists()
 
 
-def test_staff_change_notices_and_the_endpoint_secret_through_the_service(owner: Party, admin_client: Client) -> None:
+def test_it_staff_change_notices_and_the_endpoint_secret_through_the_service(
+    owner: Party, admin_client: Client
+) -> None:
     bot = bot_make(owner.tenant, endpoint_secret="old_secret")
     data = {"notices_enabled": "", "notice_default_language": "PT_br", "new_endpoint_secret": "new_secret-1"}
     response = admin_client.post(f"/admin/botpresto/bot/{bot.id}/change/", data)
@@ -101,7 +103,7 @@ def test_staff_change_notices_and_the_endpoint_secret_through_the_service(owner:
     assert (bot.notices_enabled, bot.notice_default_language, bot.endpoint_secret) == (False, "pt-br", "new_secret-1")
 
 
-def test_staff_cannot_set_a_secret_telegram_would_refuse(owner: Party, admin_client: Client) -> None:
+def test_it_staff_cannot_set_a_secret_telegram_would_refuse(owner: Party, admin_client: Client) -> None:
     bot = bot_make(owner.tenant, endpoint_secret="old_secret")
     data = {"notices_enabled": "on", "notice_default_language": "en", "new_endpoint_secret": "has spaces"}
     page = admin_client.post(f"/admin/botpresto/bot/{bot.id}/change/", data).content.decode()
@@ -109,7 +111,7 @@ def test_staff_cannot_set_a_secret_telegram_would_refuse(owner: Party, admin_cli
     assert Bot.objects.get(id=bot.id).endpoint_secret == "old_secret"
 
 
-def test_the_admin_never_shows_a_secret_or_an_owners_url(owner: Party, admin_client: Client) -> None:
+def test_it_the_admin_never_shows_a_secret_or_an_owners_url(owner: Party, admin_client: Client) -> None:
     bot = bot_make(
         owner.tenant,
         endpoint_secret="owner_secret_x",

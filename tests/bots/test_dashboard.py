@@ -90,7 +90,7 @@ def test_it_totals_the_tenants_bots(owner: Party, outsider: Party, owner_client:
     assert "(20%)" in html
 
 
-def test_the_page_costs_the_same_queries_for_120_bots_as_for_3(
+def test_it_the_page_costs_the_same_queries_for_120_bots_as_for_3(
     owner: Party, owner_client: Client, outsider: Party, client: Client, django_assert_max_num_queries: Any
 ) -> None:
     for i in range(3):
@@ -105,7 +105,7 @@ def test_the_page_costs_the_same_queries_for_120_bots_as_for_3(
     assert html.count('class="sparkline"') == 120
 
 
-def test_a_small_failure_rate_does_not_show_as_zero(owner: Party, owner_client: Client) -> None:
+def test_it_a_small_failure_rate_does_not_show_as_zero(owner: Party, owner_client: Client) -> None:
     _hour(bot_make(owner.tenant), 1, updates=299, failures=1)
     html = owner_client.get("/bots/").content.decode()
     assert "(0.3%)" in html

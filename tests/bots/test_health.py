@@ -171,7 +171,7 @@ def test_it_a_new_token_brings_a_revoked_bot_back(owner: Party, standin: StandIn
     assert standin.bot(new_token).secret_token == bot.proxy_secret
 
 
-def test_the_beat_checks_every_connected_token_bot(owner: Party, standin: StandIn, settings: Any) -> None:
+def test_it_the_beat_checks_every_connected_token_bot(owner: Party, standin: StandIn, settings: Any) -> None:
     bots = fleet_make(standin, owner.tenant, 6, start=1)
     bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, status=Bot.Status.WAITING)
     settings.WEBHOOK_HEALTH_MINUTES = 1
@@ -180,7 +180,7 @@ def test_the_beat_checks_every_connected_token_bot(owner: Party, standin: StandI
     assert not Bot.objects.filter(mode=Bot.Mode.TOKEN, webhook_checked_at__isnull=True).exists()
 
 
-def test_checks_are_spread_evenly_over_the_interval(owner: Party, settings: Any) -> None:
+def test_it_checks_are_spread_evenly_over_the_interval(owner: Party, settings: Any) -> None:
     settings.WEBHOOK_HEALTH_MINUTES = 5
     ids = {bot_make(owner.tenant).id for _ in range(300)}
     start = timezone.now().replace(second=0, microsecond=0)
@@ -189,13 +189,13 @@ def test_checks_are_spread_evenly_over_the_interval(owner: Party, settings: Any)
     assert sorted(i for s in slices for i in s) == sorted(ids)
 
 
-def test_a_bot_checked_moments_ago_waits_for_its_next_turn(owner: Party, settings: Any) -> None:
+def test_it_a_bot_checked_moments_ago_waits_for_its_next_turn(owner: Party, settings: Any) -> None:
     settings.WEBHOOK_HEALTH_MINUTES = 1
     bot_make(owner.tenant, webhook_checked_at=timezone.now())
     assert webhook_health_due() == []
 
 
-def test_checks_pause_while_bots_are_being_bypassed(owner: Party, settings: Any) -> None:
+def test_it_checks_pause_while_bots_are_being_bypassed(owner: Party, settings: Any) -> None:
     settings.WEBHOOK_HEALTH_MINUTES = 1
     bot_make(owner.tenant)
     now = timezone.now()
@@ -213,7 +213,7 @@ def test_checks_pause_while_bots_are_being_bypassed(owner: Party, settings: Any)
         (Bot.Status.WAITING, timedelta(minutes=5), Bot.Status.ACTIVE),
     ],
 )
-def test_a_manual_bot_shows_whether_updates_arrive(
+def test_it_a_manual_bot_shows_whether_updates_arrive(
     owner: Party, settings: Any, before: str, last_update: timedelta | None, after: str
 ) -> None:
     settings.MANUAL_SILENT_HOURS = 24
@@ -229,7 +229,7 @@ def test_a_manual_bot_shows_whether_updates_arrive(
     assert Bot.objects.get(id=bot.id).status == after
 
 
-def test_a_disconnected_manual_bot_stays_disconnected(owner: Party) -> None:
+def test_it_a_disconnected_manual_bot_stays_disconnected(owner: Party) -> None:
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, status=Bot.Status.DISCONNECTED)
     bots_manual_refresh()
     assert Bot.objects.get(id=bot.id).status == Bot.Status.DISCONNECTED

@@ -42,7 +42,9 @@ def tg_bot(standin: StandIn) -> Any:
     )
 
 
-def test_connect_points_the_webhook_at_the_proxy_with_our_secret(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_connect_points_the_webhook_at_the_proxy_with_our_secret(
+    owner: Party, standin: StandIn, tg_bot: Any
+) -> None:
     response = connect(owner, token=tg_bot.token, endpoint_secret="owner-secret_1")
     assert response.status_code == 201, response.content
     bot = Bot.objects.get(uuid=response.json()["id"])
@@ -54,7 +56,7 @@ def test_connect_points_the_webhook_at_the_proxy_with_our_secret(owner: Party, s
     assert response.json()["status"] == "active"
 
 
-def test_connect_saves_the_original_webhook(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_connect_saves_the_original_webhook(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     response = connect(owner, token=tg_bot.token, endpoint_secret="owner-secret_1")
     bot = Bot.objects.get(uuid=response.json()["id"])
     assert (bot.original_url, bot.upstream_url, bot.endpoint_secret) == (ORIGINAL, ORIGINAL, "owner-secret_1")
@@ -63,7 +65,7 @@ def test_connect_saves_the_original_webhook(owner: Party, standin: StandIn, tg_b
     assert (bot.telegram_id, bot.username) == (tg_bot.id, "shop_bot")
 
 
-def test_connect_keeps_the_pending_updates(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_connect_keeps_the_pending_updates(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     # The owner's endpoint does not exist here, so Telegram holds these two.
     standin.push_updates(tg_bot.token, [{"message": {"date": 1, "chat": {"id": 5, "type": "private"}}}] * 2)
     standin.wait_for(lambda: standin.bot(tg_bot.token).last_error_message is not None)
@@ -72,7 +74,7 @@ def test_connect_keeps_the_pending_updates(owner: Party, standin: StandIn, tg_bo
     assert all("drop_pending_updates" not in call.params for call in standin.calls(tg_bot.token, "setWebhook"))
 
 
-def test_a_polling_bot_needs_an_endpoint_url(owner: Party, standin: StandIn) -> None:
+def test_it_a_polling_bot_needs_an_endpoint_url(owner: Party, standin: StandIn) -> None:
     polling = standin.add_bot(username="poll_bot")
     response = connect(owner, token=polling.token)
     assert response.status_code == 400
@@ -81,14 +83,14 @@ def test_a_polling_bot_needs_an_endpoint_url(owner: Party, standin: StandIn) -> 
     assert not Bot.objects.exists()
 
 
-def test_a_polling_bot_connects_with_an_endpoint_url(owner: Party, standin: StandIn) -> None:
+def test_it_a_polling_bot_connects_with_an_endpoint_url(owner: Party, standin: StandIn) -> None:
     polling = standin.add_bot(username="poll_bot")
     response = connect(owner, token=polling.token, upstream_url="https://bot.example.com/new")
     assert response.status_code == 201
     assert Bot.objects.get().original_url == ""
 
 
-def test_an_invalid_token_is_refused_and_nothing_is_saved(owner: Party, standin: StandIn) -> None:
+def test_it_an_invalid_token_is_refused_and_nothing_is_saved(owner: Party, standin: StandIn) -> None:
     response = connect(owner, token="123456:not-a-real-token")
     assert response.status_code == 400
     assert response.json()["code"] == "token_invalid"
@@ -96,7 +98,7 @@ def test_an_invalid_token_is_refused_and_nothing_is_saved(owner: Party, standin:
     assert not Bot.objects.exists()
 
 
-def test_a_bot_connected_elsewhere_is_refused_without_saying_where(
+def test_it_a_bot_connected_elsewhere_is_refused_without_saying_where(
     owner: Party, outsider: Party, standin: StandIn, tg_bot: Any
 ) -> None:
     connect(owner, token=tg_bot.token)
@@ -110,14 +112,14 @@ def test_a_bot_connected_elsewhere_is_refused_without_saying_where(
     assert Bot.objects.get().tenant == owner.tenant
 
 
-def test_connecting_the_same_bot_twice_is_a_conflict(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_connecting_the_same_bot_twice_is_a_conflict(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     connect(owner, token=tg_bot.token)
     response = connect(owner, token=tg_bot.token)
     assert response.status_code == 409
     assert response.json()["code"] == "bot_already_connected"
 
 
-def test_an_endpoint_on_a_private_address_is_refused(owner: Party, standin: StandIn, settings: Any) -> None:
+def test_it_an_endpoint_on_a_private_address_is_refused(owner: Party, standin: StandIn, settings: Any) -> None:
     settings.ALLOW_PRIVATE_UPSTREAMS = False
     polling = standin.add_bot(username="poll_bot")
     response = connect(owner, token=polling.token, upstream_url="https://10.0.0.8/hook")
@@ -126,7 +128,7 @@ def test_an_endpoint_on_a_private_address_is_refused(owner: Party, standin: Stan
     assert standin.calls(polling.token, "setWebhook") == []
 
 
-def test_telegram_unreachable_answers_503_and_changes_nothing(owner: Party, settings: Any) -> None:
+def test_it_telegram_unreachable_answers_503_and_changes_nothing(owner: Party, settings: Any) -> None:
     settings.TELEGRAM_API_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
     response = connect(owner, token="123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     assert response.status_code == 503
@@ -134,7 +136,7 @@ def test_telegram_unreachable_answers_503_and_changes_nothing(owner: Party, sett
     assert not Bot.objects.exists()
 
 
-def test_a_self_signed_webhook_needs_its_certificate(owner: Party, standin: StandIn) -> None:
+def test_it_a_self_signed_webhook_needs_its_certificate(owner: Party, standin: StandIn) -> None:
     polling = standin.add_bot(username="cert_bot")
     telegram.set_webhook(polling.token, url=ORIGINAL, certificate=b"-----BEGIN CERTIFICATE-----\nMIIB\n")
     response = connect(owner, token=polling.token)
@@ -142,7 +144,7 @@ def test_a_self_signed_webhook_needs_its_certificate(owner: Party, standin: Stan
     assert response.json()["code"] == "certificate_required"
 
 
-def test_a_crash_after_set_webhook_is_completed_by_a_retry(
+def test_it_a_crash_after_set_webhook_is_completed_by_a_retry(
     owner: Party, standin: StandIn, tg_bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = telegram.get_webhook_info
@@ -169,7 +171,7 @@ def test_a_crash_after_set_webhook_is_completed_by_a_retry(
     assert standin.bot(tg_bot.token).secret_token == bot.proxy_secret
 
 
-def test_rotate_refuses_another_bots_token(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_rotate_refuses_another_bots_token(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     bot_id = connect(owner, token=tg_bot.token).json()["id"]
     other = standin.add_bot(username="other_bot")
     response = owner.api().post(f"/api/v1/bots/{bot_id}/rotate-token/", {"token": other.token}, format="json")
@@ -178,7 +180,7 @@ def test_rotate_refuses_another_bots_token(owner: Party, standin: StandIn, tg_bo
     assert Bot.objects.get().token == tg_bot.token
 
 
-def test_rotate_takes_a_new_token_of_the_same_bot(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_rotate_takes_a_new_token_of_the_same_bot(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     bot_id = connect(owner, token=tg_bot.token).json()["id"]
     new_token = standin.rotate_token(tg_bot.token)
     response = owner.api().post(f"/api/v1/bots/{bot_id}/rotate-token/", {"token": new_token}, format="json")
@@ -195,14 +197,14 @@ def assert_original_restored(state: Any) -> None:
     assert state.ip_address == "203.0.113.9"
 
 
-def test_disconnect_restores_the_original_field_by_field(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_disconnect_restores_the_original_field_by_field(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     bot_id = connect(owner, token=tg_bot.token, endpoint_secret="owner-secret_1").json()["id"]
     response = owner.api().post(f"/api/v1/bots/{bot_id}/disconnect/")
     assert response.json()["status"] == "disconnected"
     assert_original_restored(standin.bot(tg_bot.token))
 
 
-def test_reconnect_points_the_webhook_back_at_the_proxy(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_reconnect_points_the_webhook_back_at_the_proxy(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     bot_id = connect(owner, token=tg_bot.token).json()["id"]
     owner.api().post(f"/api/v1/bots/{bot_id}/disconnect/")
     response = owner.api().post(f"/api/v1/bots/{bot_id}/reconnect/")
@@ -214,14 +216,14 @@ def test_reconnect_points_the_webhook_back_at_the_proxy(owner: Party, standin: S
     )
 
 
-def test_delete_restores_the_original_then_forgets_the_bot(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_delete_restores_the_original_then_forgets_the_bot(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     bot_id = connect(owner, token=tg_bot.token, endpoint_secret="owner-secret_1").json()["id"]
     assert owner.api().delete(f"/api/v1/bots/{bot_id}/").status_code == 204
     assert_original_restored(standin.bot(tg_bot.token))
     assert not Bot.objects.exists()
 
 
-def test_delete_restores_the_certificate(owner: Party, standin: StandIn) -> None:
+def test_it_delete_restores_the_certificate(owner: Party, standin: StandIn) -> None:
     pem = "-----BEGIN CERTIFICATE-----\nMIIBexample\n-----END CERTIFICATE-----"
     cert_bot = standin.add_bot(username="cert_bot")
     telegram.set_webhook(cert_bot.token, url=ORIGINAL, certificate=pem.encode())
@@ -232,7 +234,7 @@ def test_delete_restores_the_certificate(owner: Party, standin: StandIn) -> None
     assert (state.webhook_url, state.certificate) == (ORIGINAL, pem.encode())
 
 
-def test_delete_removes_the_webhook_of_a_bot_that_had_none(owner: Party, standin: StandIn) -> None:
+def test_it_delete_removes_the_webhook_of_a_bot_that_had_none(owner: Party, standin: StandIn) -> None:
     polling = standin.add_bot(username="poll_bot")
     bot_id = connect(owner, token=polling.token, upstream_url="https://bot.example.com/new").json()["id"]
     owner.api().delete(f"/api/v1/bots/{bot_id}/")
@@ -240,7 +242,7 @@ def test_delete_removes_the_webhook_of_a_bot_that_had_none(owner: Party, standin
     assert standin.calls(polling.token, "deleteWebhook")
 
 
-def test_delete_is_refused_while_telegram_is_unreachable(
+def test_it_delete_is_refused_while_telegram_is_unreachable(
     owner: Party, standin: StandIn, tg_bot: Any, settings: Any
 ) -> None:
     bot_id = connect(owner, token=tg_bot.token).json()["id"]
@@ -251,7 +253,7 @@ def test_delete_is_refused_while_telegram_is_unreachable(
     assert Bot.objects.filter(uuid=bot_id).exists()
 
 
-def test_manual_mode_shows_the_set_webhook_call(owner: Party) -> None:
+def test_it_manual_mode_shows_the_set_webhook_call(owner: Party) -> None:
     response = connect(owner, upstream_url="https://bot.example.com/hook", endpoint_secret="mine")
     assert response.status_code == 201
     body = response.json()
@@ -262,7 +264,7 @@ def test_manual_mode_shows_the_set_webhook_call(owner: Party) -> None:
     assert set(body["unavailable_features"]) == {"user_notices", "maintenance_bypass", "webhook_health_checks"}
 
 
-def test_no_answer_or_log_line_contains_a_secret(
+def test_it_no_answer_or_log_line_contains_a_secret(
     owner: Party, standin: StandIn, tg_bot: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -279,7 +281,7 @@ def test_no_answer_or_log_line_contains_a_secret(
             assert secret not in answer.content.decode()
 
 
-def test_an_error_message_never_holds_the_token(settings: Any) -> None:
+def test_it_an_error_message_never_holds_the_token(settings: Any) -> None:
     settings.TELEGRAM_API_URL = "http://127.0.0.1:9"
     token = "123456:AAsecretsecretsecretsecretsecretsec"
     with pytest.raises(TelegramUnavailable) as caught:
@@ -300,14 +302,14 @@ def test_an_error_message_never_holds_the_token(settings: Any) -> None:
         ("post", "reconnect/"),
     ],
 )
-def test_an_outsider_gets_404(owner: Party, outsider: Party, method: str, path: str) -> None:
+def test_it_an_outsider_gets_404(owner: Party, outsider: Party, method: str, path: str) -> None:
     bot_id = connect(owner, upstream_url="https://bot.example.com/hook").json()["id"]
     response = getattr(outsider.api(), method)(f"/api/v1/bots/{bot_id}/{path}", {"token": "1:x"}, format="json")
     assert response.status_code == 404
     assert Bot.objects.filter(uuid=bot_id).exists()
 
 
-def test_the_list_shows_only_the_tenants_bots(owner: Party, outsider: Party) -> None:
+def test_it_the_list_shows_only_the_tenants_bots(owner: Party, outsider: Party) -> None:
     connect(owner, upstream_url="https://bot.example.com/a")
     connect(outsider, upstream_url="https://bot.example.com/b")
     listed = owner.api().get("/api/v1/bots/").json()["results"]
@@ -328,7 +330,7 @@ def test_the_list_shows_only_the_tenants_bots(owner: Party, outsider: Party) -> 
         "https://user:pw@1.1.1.1/hook",
     ],
 )
-def test_the_guard_refuses_endpoints_inside_our_network(url: str) -> None:
+def test_it_the_guard_refuses_endpoints_inside_our_network(url: str) -> None:
     from botpresto.core.errors import ApplicationError
     from botpresto.core.urlguard import upstream_url_check
 
@@ -337,13 +339,13 @@ def test_the_guard_refuses_endpoints_inside_our_network(url: str) -> None:
 
 
 @override_settings(ALLOW_PRIVATE_UPSTREAMS=False)
-def test_the_guard_accepts_a_public_https_endpoint() -> None:
+def test_it_the_guard_accepts_a_public_https_endpoint() -> None:
     from botpresto.core.urlguard import upstream_url_check
 
     assert upstream_url_check("https://1.1.1.1:8443/hook") == "https://1.1.1.1:8443/hook"
 
 
-def test_disconnect_leaves_a_webhook_someone_else_took(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_disconnect_leaves_a_webhook_someone_else_took(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     bot_id = connect(owner, token=tg_bot.token).json()["id"]
     telegram.set_webhook(tg_bot.token, url="https://elsewhere.example.com/hook")
     Bot.objects.filter(uuid=bot_id).update(status=Bot.Status.WEBHOOK_CHANGED)
@@ -351,7 +353,7 @@ def test_disconnect_leaves_a_webhook_someone_else_took(owner: Party, standin: St
     assert standin.bot(tg_bot.token).webhook_url == "https://elsewhere.example.com/hook"
 
 
-def test_disconnect_with_a_revoked_token_asks_for_the_new_one(owner: Party, standin: StandIn, tg_bot: Any) -> None:
+def test_it_disconnect_with_a_revoked_token_asks_for_the_new_one(owner: Party, standin: StandIn, tg_bot: Any) -> None:
     bot_id = connect(owner, token=tg_bot.token).json()["id"]
     Bot.objects.filter(uuid=bot_id).update(status=Bot.Status.TOKEN_REVOKED)
     response = owner.api().post(f"/api/v1/bots/{bot_id}/disconnect/")
@@ -359,7 +361,7 @@ def test_disconnect_with_a_revoked_token_asks_for_the_new_one(owner: Party, stan
     assert "new token" in response.json()["detail"]
 
 
-def test_connecting_past_the_bots_limit_is_a_conflict_that_says_so(owner: Party, settings: Any) -> None:
+def test_it_connecting_past_the_bots_limit_is_a_conflict_that_says_so(owner: Party, settings: Any) -> None:
     settings.BOTS_PER_TENANT_MAX = 2
     for n in range(2):
         bot_make(owner.tenant, username=f"bot{n}")
@@ -370,7 +372,7 @@ def test_connecting_past_the_bots_limit_is_a_conflict_that_says_so(owner: Party,
     assert Bot.objects.filter(tenant=owner.tenant).count() == 2
 
 
-def test_the_bots_limit_counts_only_the_tenants_own_bots(owner: Party, outsider: Party, settings: Any) -> None:
+def test_it_the_bots_limit_counts_only_the_tenants_own_bots(owner: Party, outsider: Party, settings: Any) -> None:
     settings.BOTS_PER_TENANT_MAX = 1
     bot_make(outsider.tenant)
     assert connect(owner, upstream_url="https://bot.example.com/manual").status_code == 201

@@ -90,7 +90,7 @@ def test_it_does_not_email_members_who_are_not_owners(
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
 
 
-def test_the_tick_bypasses_when_the_window_starts_and_reconnects_when_it_ends(
+def test_it_the_tick_bypasses_when_the_window_starts_and_reconnects_when_it_ends(
     owner: Party, standin: StandIn, django_capture_on_commit_callbacks: Any
 ) -> None:
     fleet_make(standin, owner.tenant, 5, start=1)
@@ -106,7 +106,7 @@ def test_the_tick_bypasses_when_the_window_starts_and_reconnects_when_it_ends(
     assert set(Bot.objects.values_list("status", flat=True)) == {Bot.Status.ACTIVE}
 
 
-def test_the_tick_hands_a_stalled_job_to_new_tasks(
+def test_it_the_tick_hands_a_stalled_job_to_new_tasks(
     owner: Party, standin: StandIn, django_capture_on_commit_callbacks: Any
 ) -> None:
     fleet_make(standin, owner.tenant, 3, start=1)
@@ -120,7 +120,7 @@ def test_the_tick_hands_a_stalled_job_to_new_tasks(
     assert set(Bot.objects.values_list("status", flat=True)) == {Bot.Status.BYPASSED}
 
 
-def test_the_banner_shows_a_coming_window_to_signed_in_owners(owner: Party, client: Client) -> None:
+def test_it_the_banner_shows_a_coming_window_to_signed_in_owners(owner: Party, client: Client) -> None:
     window_make(timedelta(hours=2))
     client.force_login(owner.user)
     page = client.get("/bots/").content.decode()
@@ -128,13 +128,13 @@ def test_the_banner_shows_a_coming_window_to_signed_in_owners(owner: Party, clie
     assert "Database upgrade" in page
 
 
-def test_the_banner_shows_a_window_under_way(owner: Party, client: Client) -> None:
+def test_it_the_banner_shows_a_window_under_way(owner: Party, client: Client) -> None:
     window_make(timedelta(hours=-1), state=W.BYPASSED)
     client.force_login(owner.user)
     assert "Maintenance under way" in client.get("/bots/").content.decode()
 
 
-def test_the_banner_is_hidden_when_no_window_is_near(owner: Party, client: Client) -> None:
+def test_it_the_banner_is_hidden_when_no_window_is_near(owner: Party, client: Client) -> None:
     window_make(timedelta(days=3))
     window_make(timedelta(hours=-5), state=W.DONE)
     client.force_login(owner.user)
@@ -147,7 +147,7 @@ def admin_act(client: Client, capture: Any, window: MaintenanceWindow, action: s
     window.refresh_from_db()
 
 
-def test_the_admin_shows_the_progress_with_reasons(
+def test_it_the_admin_shows_the_progress_with_reasons(
     owner: Party, standin: StandIn, admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     bots = fleet_make(standin, owner.tenant, 4, start=1)
@@ -161,7 +161,7 @@ def test_the_admin_shows_the_progress_with_reasons(
     assert str(bots[0].token) not in page
 
 
-def test_the_admin_starts_a_window_now(
+def test_it_the_admin_starts_a_window_now(
     owner: Party, standin: StandIn, admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     fleet_make(standin, owner.tenant, 3, start=1)
@@ -172,7 +172,7 @@ def test_the_admin_starts_a_window_now(
     assert set(Bot.objects.values_list("status", flat=True)) == {Bot.Status.BYPASSED}
 
 
-def test_the_admin_ends_a_window_now(
+def test_it_the_admin_ends_a_window_now(
     owner: Party, standin: StandIn, admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     fleet_make(standin, owner.tenant, 3, start=1)
@@ -185,7 +185,7 @@ def test_the_admin_ends_a_window_now(
     assert set(Bot.objects.values_list("status", flat=True)) == {Bot.Status.ACTIVE}
 
 
-def test_the_admin_refuses_a_window_that_ends_before_it_starts(admin_client: Client) -> None:
+def test_it_the_admin_refuses_a_window_that_ends_before_it_starts(admin_client: Client) -> None:
     response = admin_client.post(
         "/admin/botpresto/maintenancewindow/add/",
         {
@@ -200,7 +200,7 @@ def test_the_admin_refuses_a_window_that_ends_before_it_starts(admin_client: Cli
     assert not MaintenanceWindow.objects.exists()
 
 
-def test_staff_bypass_and_reconnect_selected_bots(
+def test_it_staff_bypass_and_reconnect_selected_bots(
     owner: Party, standin: StandIn, admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     chosen, other = fleet_make(standin, owner.tenant, 2, start=1)
@@ -215,14 +215,14 @@ def test_staff_bypass_and_reconnect_selected_bots(
     assert standin.bot(str(chosen.token)).webhook_url == chosen.proxy_url
 
 
-def test_the_throttle_keeps_to_the_rate() -> None:
+def test_it_the_throttle_keeps_to_the_rate() -> None:
     started = time.monotonic()
     for _ in range(12):
         throttle_acquire(bucket="test", rate=20)  # two calls per 0.1 s slot: 12 calls span at least 5 slots
     assert time.monotonic() - started >= 0.4
 
 
-def test_the_throttle_waits_out_a_pause() -> None:
+def test_it_the_throttle_waits_out_a_pause() -> None:
     throttle_pause(bucket="test", seconds=0.3)
     started = time.monotonic()
     throttle_acquire(bucket="test", rate=1000)

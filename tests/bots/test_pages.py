@@ -54,7 +54,7 @@ def test_it_shows_updates_and_failure_rate_of_the_last_24_hours(owner: Party, ow
     assert '40 <span class="muted">· 20% failed' in html
 
 
-def test_the_bot_page_charts_its_activity(owner: Party, owner_client: Client) -> None:
+def test_it_the_bot_page_charts_its_activity(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     BotHourlyStats.objects.create(
@@ -66,7 +66,7 @@ def test_the_bot_page_charts_its_activity(owner: Party, owner_client: Client) ->
     assert "/start" in html
 
 
-def test_the_end_users_page_lists_and_exports_them(owner: Party, owner_client: Client) -> None:
+def test_it_the_end_users_page_lists_and_exports_them(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     now = timezone.now()
     EndUser.objects.create(
@@ -83,7 +83,7 @@ def test_the_end_users_page_lists_and_exports_them(owner: Party, owner_client: C
     assert len(csv_text.splitlines()) == 3
 
 
-def test_an_outsider_cannot_see_a_bots_end_users(owner: Party, outsider_client: Client) -> None:
+def test_it_an_outsider_cannot_see_a_bots_end_users(owner: Party, outsider_client: Client) -> None:
     bot = bot_make(owner.tenant)
     assert outsider_client.get(f"/bots/{bot.uuid}/users/").status_code == 404
     assert outsider_client.get(f"/bots/{bot.uuid}/users/?format=csv").status_code == 404
@@ -94,7 +94,7 @@ def test_it_shows_no_bot_of_another_tenant(owner: Party, outsider_client: Client
     assert "shop_bot" not in outsider_client.get("/bots/").content.decode()
 
 
-def test_a_member_sees_the_tenants_bots(owner: Party, member: Party, client: Client) -> None:
+def test_it_a_member_sees_the_tenants_bots(owner: Party, member: Party, client: Client) -> None:
     bot_make(owner.tenant, username="shop_bot")
     client.force_login(member.user)
     assert "@shop_bot" in client.get("/bots/").content.decode()
@@ -104,7 +104,7 @@ def test_it_invites_to_connect_a_first_bot(owner_client: Client) -> None:
     assert 'href="/bots/connect/manual/"' in owner_client.get("/bots/").content.decode()
 
 
-def test_the_dashboard_needs_a_login(client: Client) -> None:
+def test_it_the_dashboard_needs_a_login(client: Client) -> None:
     assert client.get("/bots/").url.startswith("/accounts/login/")
 
 
@@ -128,7 +128,7 @@ def test_it_asks_for_the_endpoint_of_a_polling_bot_next_to_its_field(owner_clien
     assert not Bot.objects.exists()
 
 
-def test_a_failed_connect_renders_no_secret_back(owner_client: Client, standin: StandIn) -> None:
+def test_it_a_failed_connect_renders_no_secret_back(owner_client: Client, standin: StandIn) -> None:
     polling = standin.add_bot(username="poll_bot")
     data = {"token": polling.token, "endpoint_secret": ENDPOINT_SECRET, "mixpanel_token": MIXPANEL}
     html = owner_client.post("/bots/connect/", data).content.decode()
@@ -136,7 +136,7 @@ def test_a_failed_connect_renders_no_secret_back(owner_client: Client, standin: 
     assert_no_secrets(html, polling.token, ENDPOINT_SECRET, MIXPANEL)
 
 
-def test_connecting_points_the_webhook_at_the_proxy(owner_client: Client, standin: StandIn) -> None:
+def test_it_connecting_points_the_webhook_at_the_proxy(owner_client: Client, standin: StandIn) -> None:
     tg_bot = standin.add_bot(username="shop_bot", webhook_url=ORIGINAL)
     response = owner_client.post("/bots/connect/", {"token": tg_bot.token}, follow=True)
     bot = Bot.objects.get()
@@ -145,7 +145,7 @@ def test_connecting_points_the_webhook_at_the_proxy(owner_client: Client, standi
     assert "@shop_bot is connected" in response.content.decode()
 
 
-def test_connecting_keeps_the_secrets_out_of_the_next_page(owner_client: Client, standin: StandIn) -> None:
+def test_it_connecting_keeps_the_secrets_out_of_the_next_page(owner_client: Client, standin: StandIn) -> None:
     tg_bot = standin.add_bot(username="shop_bot", webhook_url=ORIGINAL)
     data = {"token": tg_bot.token, "endpoint_secret": ENDPOINT_SECRET, "mixpanel_token": MIXPANEL}
     html = owner_client.post("/bots/connect/", data, follow=True).content.decode()
@@ -154,7 +154,7 @@ def test_connecting_keeps_the_secrets_out_of_the_next_page(owner_client: Client,
     assert (bot.endpoint_secret, bot.mixpanel_token) == (ENDPOINT_SECRET, MIXPANEL)
 
 
-def test_an_uploaded_certificate_is_kept_as_text(owner_client: Client, standin: StandIn) -> None:
+def test_it_an_uploaded_certificate_is_kept_as_text(owner_client: Client, standin: StandIn) -> None:
     tg_bot = standin.add_bot(username="cert_bot")
     telegram.set_webhook(tg_bot.token, url=ORIGINAL, certificate=PEM.encode())
     upload = SimpleUploadedFile("cert.pem", PEM.encode(), content_type="application/x-pem-file")
@@ -162,14 +162,14 @@ def test_an_uploaded_certificate_is_kept_as_text(owner_client: Client, standin: 
     assert Bot.objects.get().certificate == PEM
 
 
-def test_a_missing_certificate_is_asked_for_next_to_its_field(owner_client: Client, standin: StandIn) -> None:
+def test_it_a_missing_certificate_is_asked_for_next_to_its_field(owner_client: Client, standin: StandIn) -> None:
     tg_bot = standin.add_bot(username="cert_bot")
     telegram.set_webhook(tg_bot.token, url=ORIGINAL, certificate=PEM.encode())
     html = owner_client.post("/bots/connect/", {"token": tg_bot.token}).content.decode()
     assert "self-signed certificate: upload it" in field_errors(html, "certificate")
 
 
-def test_a_private_key_is_refused_as_a_certificate(owner_client: Client) -> None:
+def test_it_a_private_key_is_refused_as_a_certificate(owner_client: Client) -> None:
     key = b"-----BEGIN CERTIFICATE-----\n...\n-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
     upload = SimpleUploadedFile("both.pem", key)
     html = owner_client.post("/bots/connect/", {"token": "1:a", "certificate": upload}).content.decode()
@@ -180,7 +180,7 @@ def test_a_private_key_is_refused_as_a_certificate(owner_client: Client) -> None
 # Manual mode
 
 
-def test_manual_connect_shows_the_proxy_url_and_the_command(owner_client: Client, settings: Any) -> None:
+def test_it_manual_connect_shows_the_proxy_url_and_the_command(owner_client: Client, settings: Any) -> None:
     settings.ALLOW_PRIVATE_UPSTREAMS = True
     data = {"upstream_url": "https://bot.example.com/hook", "endpoint_secret": ENDPOINT_SECRET, "username": "@man_bot"}
     response = owner_client.post("/bots/connect/manual/", data, follow=True)
@@ -193,13 +193,13 @@ def test_manual_connect_shows_the_proxy_url_and_the_command(owner_client: Client
     assert_no_secrets(html, ENDPOINT_SECRET)
 
 
-def test_manual_connect_shows_a_bad_endpoint_next_to_its_field(owner_client: Client) -> None:
+def test_it_manual_connect_shows_a_bad_endpoint_next_to_its_field(owner_client: Client) -> None:
     html = owner_client.post("/bots/connect/manual/", {"upstream_url": "ftp://bot.example.com/hook"}).content.decode()
     assert "must start with https://" in field_errors(html, "upstream_url")
     assert not Bot.objects.exists()
 
 
-def test_a_token_mode_bot_has_no_set_up_page(owner: Party, owner_client: Client) -> None:
+def test_it_a_token_mode_bot_has_no_set_up_page(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     assert owner_client.get(f"/bots/{bot.uuid}/setup/").status_code == 404
 
@@ -207,7 +207,7 @@ def test_a_token_mode_bot_has_no_set_up_page(owner: Party, owner_client: Client)
 # A bot's page
 
 
-def test_the_bot_page_shows_where_updates_go(owner: Party, owner_client: Client) -> None:
+def test_it_the_bot_page_shows_where_updates_go(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant, upstream_url="https://bot.example.com/new", original_url=ORIGINAL)
     html = owner_client.get(f"/bots/{bot.uuid}/").content.decode()
     assert bot.proxy_url in html
@@ -215,7 +215,7 @@ def test_the_bot_page_shows_where_updates_go(owner: Party, owner_client: Client)
     assert ORIGINAL in html
 
 
-def test_the_bot_page_shows_what_telegram_last_reported(owner: Party, owner_client: Client) -> None:
+def test_it_the_bot_page_shows_what_telegram_last_reported(owner: Party, owner_client: Client) -> None:
     info = {
         "url": "x",
         "pending_update_count": 17,
@@ -229,14 +229,14 @@ def test_the_bot_page_shows_what_telegram_last_reported(owner: Party, owner_clie
     assert "Read timeout expired" in html
 
 
-def test_the_bot_page_tells_what_to_do_when_the_webhook_changed(owner: Party, owner_client: Client) -> None:
+def test_it_the_bot_page_tells_what_to_do_when_the_webhook_changed(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant, status=Bot.Status.WEBHOOK_CHANGED)
     html = owner_client.get(f"/bots/{bot.uuid}/").content.decode()
     assert "Someone pointed the webhook elsewhere" in html
     assert "Reconnect, forwarding to the new webhook" in html
 
 
-def test_the_bot_page_has_no_charts_yet(owner: Party, owner_client: Client) -> None:
+def test_it_the_bot_page_has_no_charts_yet(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     html = owner_client.get(f"/bots/{bot.uuid}/").content.decode()
     assert 'id="activity"' in html
@@ -244,7 +244,7 @@ def test_the_bot_page_has_no_charts_yet(owner: Party, owner_client: Client) -> N
     assert "<canvas" not in html
 
 
-def test_no_page_shows_a_bots_secrets(owner: Party, owner_client: Client) -> None:
+def test_it_no_page_shows_a_bots_secrets(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant, endpoint_secret=ENDPOINT_SECRET, mixpanel_token=MIXPANEL)
     for path in ("/bots/", f"/bots/{bot.uuid}/", f"/bots/{bot.uuid}/settings/", f"/bots/{bot.uuid}/delete/"):
         html = owner_client.get(path).content.decode()
@@ -266,7 +266,7 @@ def test_no_page_shows_a_bots_secrets(owner: Party, owner_client: Client) -> Non
         ("post", "delete/"),
     ],
 )
-def test_an_outsider_gets_404_for_a_bot_of_another_tenant(
+def test_it_an_outsider_gets_404_for_a_bot_of_another_tenant(
     owner: Party, outsider_client: Client, method: str, path: str
 ) -> None:
     bot = bot_make(owner.tenant, mixpanel_token=MIXPANEL)
@@ -278,7 +278,7 @@ def test_an_outsider_gets_404_for_a_bot_of_another_tenant(
     assert (after.status, after.mixpanel_token) == (Bot.Status.ACTIVE, MIXPANEL)
 
 
-def test_an_outsider_gets_404_for_the_set_up_page_of_another_tenant(owner: Party, outsider_client: Client) -> None:
+def test_it_an_outsider_gets_404_for_the_set_up_page_of_another_tenant(owner: Party, outsider_client: Client) -> None:
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, status=Bot.Status.WAITING, token=None, telegram_id=None)
     response = outsider_client.get(f"/bots/{bot.uuid}/setup/")
     assert response.status_code == 404

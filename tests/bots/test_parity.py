@@ -41,7 +41,7 @@ CONNECT = [
 
 
 @pytest.mark.parametrize(("data", "refusal"), CONNECT)
-def test_connect_refuses_alike(owner: Party, client: Client, data: dict[str, str], refusal: str) -> None:
+def test_it_connect_refuses_alike(owner: Party, client: Client, data: dict[str, str], refusal: str) -> None:
     api = owner.api().post("/api/v1/bots/", data, format="json")
     client.force_login(owner.user)
     form = dict(data)
@@ -62,7 +62,7 @@ MANUAL = [
 
 
 @pytest.mark.parametrize(("data", "refusal"), MANUAL)
-def test_manual_mode_refuses_alike(owner: Party, client: Client, data: dict[str, str], refusal: str) -> None:
+def test_it_manual_mode_refuses_alike(owner: Party, client: Client, data: dict[str, str], refusal: str) -> None:
     api = owner.api().post("/api/v1/bots/", data, format="json")
     client.force_login(owner.user)
     page = refusals(client.post("/bots/connect/manual/", data).content.decode())
@@ -89,7 +89,7 @@ EDITS = [
 
 
 @pytest.mark.parametrize(("section", "form", "patch"), EDITS)
-def test_edits_refuse_alike(
+def test_it_edits_refuse_alike(
     owner: Party, client: Client, section: str, form: dict[str, str], patch: dict[str, Any] | None
 ) -> None:
     bot = bot_make(owner.tenant)

@@ -45,7 +45,7 @@ def settings_url(bot: Bot, action: str = "") -> str:
 # Token
 
 
-def test_rotating_takes_the_new_token(owner_client: Client, standin: StandIn, tg_bot: Any, connected: Bot) -> None:
+def test_it_rotating_takes_the_new_token(owner_client: Client, standin: StandIn, tg_bot: Any, connected: Bot) -> None:
     new_token = standin.rotate_token(tg_bot.token)
     response = owner_client.post(settings_url(connected, "token/"), {"token": new_token}, follow=True)
     assert "Token replaced" in response.content.decode()
@@ -54,7 +54,7 @@ def test_rotating_takes_the_new_token(owner_client: Client, standin: StandIn, tg
     assert_no_secrets(response.content.decode(), new_token, tg_bot.token)
 
 
-def test_rotating_shows_another_bots_token_refused_next_to_the_field(
+def test_it_rotating_shows_another_bots_token_refused_next_to_the_field(
     owner_client: Client, standin: StandIn, tg_bot: Any, connected: Bot
 ) -> None:
     other = standin.add_bot(username="other_bot")
@@ -64,7 +64,7 @@ def test_rotating_shows_another_bots_token_refused_next_to_the_field(
     assert_no_secrets(html, other.token, tg_bot.token)
 
 
-def test_a_manual_bot_has_no_token_form(owner: Party, owner_client: Client) -> None:
+def test_it_a_manual_bot_has_no_token_form(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, status=Bot.Status.WAITING, token=None, telegram_id=None)
     html = owner_client.get(settings_url(bot)).content.decode()
     assert 'id="token"' not in html
@@ -154,7 +154,7 @@ def test_it_turns_notices_off(owner: Party, owner_client: Client) -> None:
     assert bot.notices_enabled is False
 
 
-def test_a_preview_shows_the_unsaved_text_without_saving_it(owner: Party, owner_client: Client) -> None:
+def test_it_a_preview_shows_the_unsaved_text_without_saving_it(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     data = notices_data(text_fr="On revient vite !", action="preview")
     html = owner_client.post(settings_url(bot, "notices/"), data).content.decode()
@@ -164,7 +164,7 @@ def test_a_preview_shows_the_unsaved_text_without_saving_it(owner: Party, owner_
     assert bot.notice_texts == {}
 
 
-def test_the_preview_shows_the_default_where_no_text_is_set(owner: Party, owner_client: Client) -> None:
+def test_it_the_preview_shows_the_default_where_no_text_is_set(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     html = owner_client.get(settings_url(bot)).content.decode()
     assert DEFAULT_NOTICES["fa"] in html
@@ -179,13 +179,13 @@ def test_it_turns_on_were_back_with_a_text_of_the_owners(owner: Party, owner_cli
     assert (bot.back_enabled, bot.back_texts) == (True, {"de": "Wieder da!"})
 
 
-def test_a_were_back_text_too_long_is_refused_next_to_it(owner: Party, owner_client: Client) -> None:
+def test_it_a_were_back_text_too_long_is_refused_next_to_it(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     html = owner_client.post(settings_url(bot, "notices/"), notices_data(back_en="x" * 201)).content.decode()
     assert "at most 200 characters" in field_errors(html, "back_en")
 
 
-def test_a_notice_too_long_for_telegram_is_refused(owner: Party, owner_client: Client) -> None:
+def test_it_a_notice_too_long_for_telegram_is_refused(owner: Party, owner_client: Client) -> None:
     bot = bot_make(owner.tenant)
     html = owner_client.post(settings_url(bot, "notices/"), notices_data(text_en="x" * 201)).content.decode()
     assert "at most 200 characters" in field_errors(html, "text_en")
@@ -196,7 +196,7 @@ def test_a_notice_too_long_for_telegram_is_refused(owner: Party, owner_client: C
 # Connection
 
 
-def test_disconnecting_restores_the_original_webhook(
+def test_it_disconnecting_restores_the_original_webhook(
     owner_client: Client, standin: StandIn, tg_bot: Any, connected: Bot
 ) -> None:
     response = owner_client.post(f"/bots/{connected.uuid}/disconnect/", follow=True)
@@ -208,7 +208,7 @@ def test_disconnecting_restores_the_original_webhook(
     assert Bot.objects.get().status == Bot.Status.DISCONNECTED
 
 
-def test_reconnecting_points_the_webhook_back_at_the_proxy(
+def test_it_reconnecting_points_the_webhook_back_at_the_proxy(
     owner_client: Client, standin: StandIn, tg_bot: Any, connected: Bot
 ) -> None:
     owner_client.post(f"/bots/{connected.uuid}/disconnect/")
@@ -217,7 +217,7 @@ def test_reconnecting_points_the_webhook_back_at_the_proxy(
     assert Bot.objects.get().status == Bot.Status.ACTIVE
 
 
-def test_one_click_adopts_a_webhook_changed_meanwhile(
+def test_it_one_click_adopts_a_webhook_changed_meanwhile(
     owner_client: Client, standin: StandIn, tg_bot: Any, connected: Bot
 ) -> None:
     telegram.set_webhook(tg_bot.token, url="https://bot.example.com/v2")
@@ -234,7 +234,7 @@ def test_one_click_adopts_a_webhook_changed_meanwhile(
     assert standin.bot(tg_bot.token).webhook_url == bot.proxy_url
 
 
-def test_telegram_unreachable_leaves_the_bot_connected(owner_client: Client, connected: Bot, settings: Any) -> None:
+def test_it_telegram_unreachable_leaves_the_bot_connected(owner_client: Client, connected: Bot, settings: Any) -> None:
     settings.TELEGRAM_API_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
     response = owner_client.post(f"/bots/{connected.uuid}/disconnect/", follow=True)
     assert "Telegram cannot be reached right now" in response.content.decode()
@@ -244,13 +244,13 @@ def test_telegram_unreachable_leaves_the_bot_connected(owner_client: Client, con
 # Delete
 
 
-def test_the_delete_page_says_the_original_webhook_comes_back(owner_client: Client, connected: Bot) -> None:
+def test_it_the_delete_page_says_the_original_webhook_comes_back(owner_client: Client, connected: Bot) -> None:
     html = owner_client.get(f"/bots/{connected.uuid}/delete/").content.decode()
     assert "The original webhook will be restored first" in html
     assert ORIGINAL in html
 
 
-def test_deleting_restores_the_webhook_and_forgets_the_bot(
+def test_it_deleting_restores_the_webhook_and_forgets_the_bot(
     owner_client: Client, standin: StandIn, tg_bot: Any, connected: Bot
 ) -> None:
     response = owner_client.post(f"/bots/{connected.uuid}/delete/", follow=True)
@@ -259,7 +259,7 @@ def test_deleting_restores_the_webhook_and_forgets_the_bot(
     assert standin.bot(tg_bot.token).webhook_url == ORIGINAL
 
 
-def test_a_delete_telegram_refuses_keeps_the_bot(owner_client: Client, connected: Bot, settings: Any) -> None:
+def test_it_a_delete_telegram_refuses_keeps_the_bot(owner_client: Client, connected: Bot, settings: Any) -> None:
     settings.TELEGRAM_API_URL = "http://127.0.0.1:9"
     html = owner_client.post(f"/bots/{connected.uuid}/delete/").content.decode()
     assert "The bot was not deleted" in html
@@ -276,7 +276,7 @@ def test_a_delete_telegram_refuses_keeps_the_bot(owner_client: Client, connected
         ("/bots/{uuid}/settings/mixpanel/", {"mixpanel_token": "mpsecret"}),
     ],
 )
-def test_an_error_report_never_shows_a_posted_token_or_secret(
+def test_it_an_error_report_never_shows_a_posted_token_or_secret(
     owner: Party, owner_client: Client, settings: Any, path: str, fields: dict[str, str]
 ) -> None:
     settings.TELEGRAM_API_URL = "http://127.0.0.1:9"  # nothing listens: the connect fails fast

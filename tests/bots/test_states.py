@@ -59,14 +59,14 @@ def test_it_bypasses_only_an_active_bot(owner: Party) -> None:
     assert (stored(active), stored(gone)) == (S.BYPASSED, S.DISCONNECTED)
 
 
-def test_a_manual_reconnect_waits_for_the_first_update(owner: Party) -> None:
+def test_it_a_manual_reconnect_waits_for_the_first_update(owner: Party) -> None:
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, status=S.DISCONNECTED)
     assert states.bot_mark_waiting(bot=bot)
     assert stored(bot) == S.WAITING
 
 
 @pytest.mark.parametrize("before", [S.ACTIVE, S.BYPASSED])
-def test_a_changed_webhook_is_marked_and_alerted_once(owner: Party, before: str) -> None:
+def test_it_a_changed_webhook_is_marked_and_alerted_once(owner: Party, before: str) -> None:
     bot = bot_make(owner.tenant, status=before)
     assert states.bot_mark_webhook_changed(bot=bot, during_maintenance=True)
     assert not states.bot_mark_webhook_changed(bot=bot)
@@ -74,26 +74,26 @@ def test_a_changed_webhook_is_marked_and_alerted_once(owner: Party, before: str)
     assert "during the maintenance" in alerts_send()[0].body
 
 
-def test_a_disconnected_bot_is_not_marked_changed(owner: Party) -> None:
+def test_it_a_disconnected_bot_is_not_marked_changed(owner: Party) -> None:
     bot = bot_make(owner.tenant, status=S.DISCONNECTED)
     assert not states.bot_mark_webhook_changed(bot=bot)
     assert alerts(bot) == []
 
 
 @pytest.mark.parametrize("before", [S.CONNECTING, S.ACTIVE, S.BYPASSED, S.WEBHOOK_CHANGED])
-def test_a_revoked_token_is_marked_and_the_owners_asked_once(owner: Party, before: str) -> None:
+def test_it_a_revoked_token_is_marked_and_the_owners_asked_once(owner: Party, before: str) -> None:
     bot = bot_make(owner.tenant, status=before)
     assert states.bot_mark_token_revoked(bot=bot)
     assert not states.bot_mark_token_revoked(bot=bot)
     assert (stored(bot), alerts(bot)) == (S.TOKEN_REVOKED, ["token_revoked"])
 
 
-def test_a_manual_bot_has_no_token_to_revoke(owner: Party) -> None:
+def test_it_a_manual_bot_has_no_token_to_revoke(owner: Party) -> None:
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, status=S.WAITING)
     assert not states.bot_mark_token_revoked(bot=bot)
 
 
-def test_a_failing_streak_is_one_fact_with_one_alert(owner: Party) -> None:
+def test_it_a_failing_streak_is_one_fact_with_one_alert(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     since = time.time() - 30
     assert states.bot_endpoint_failing(bot=bot, since=since, details={"error": "connect", "failures": 3})
@@ -103,7 +103,7 @@ def test_a_failing_streak_is_one_fact_with_one_alert(owner: Party) -> None:
     assert alerts(bot) == ["failing"]
 
 
-def test_a_recovery_ends_the_streak_with_one_alert(owner: Party) -> None:
+def test_it_a_recovery_ends_the_streak_with_one_alert(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     since = time.time() - 60
     states.bot_endpoint_failing(bot=bot, since=since, details={"error": "timeout", "failures": 3})
@@ -115,7 +115,7 @@ def test_a_recovery_ends_the_streak_with_one_alert(owner: Party) -> None:
     assert "held back 4 updates" in alerts_send()[1].body
 
 
-def test_a_success_from_before_the_streak_does_not_end_it(owner: Party) -> None:
+def test_it_a_success_from_before_the_streak_does_not_end_it(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     since = time.time()
     states.bot_endpoint_failing(bot=bot, since=since, details={"error": "connect"})
@@ -123,7 +123,7 @@ def test_a_success_from_before_the_streak_does_not_end_it(owner: Party) -> None:
     assert Bot.objects.get(id=bot.id).endpoint_failing_since is not None
 
 
-def test_a_late_report_of_an_old_streak_does_not_fail_a_recovered_bot(owner: Party) -> None:
+def test_it_a_late_report_of_an_old_streak_does_not_fail_a_recovered_bot(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     since = time.time() - 100
     states.bot_endpoint_failing(bot=bot, since=since, details={"error": "connect"})
@@ -132,19 +132,19 @@ def test_a_late_report_of_an_old_streak_does_not_fail_a_recovered_bot(owner: Par
     assert alerts(bot) == ["failing", "recovered"]
 
 
-def test_the_streak_survives_a_restart_because_it_is_stored(owner: Party) -> None:
+def test_it_the_streak_survives_a_restart_because_it_is_stored(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     states.bot_endpoint_failing(bot=bot, since=time.time() - 5, details={"error": "connect"})
     reloaded = Bot.objects.get(id=bot.id)  # a new process knows only the row
     assert states.bot_endpoint_recovered(bot=reloaded, at=time.time())
 
 
-def test_a_disconnected_bot_is_not_alerted_as_failing(owner: Party) -> None:
+def test_it_a_disconnected_bot_is_not_alerted_as_failing(owner: Party) -> None:
     bot = bot_make(owner.tenant, status=S.DISCONNECTED)
     assert not states.bot_endpoint_failing(bot=bot, since=time.time(), details={"error": "connect"})
 
 
-def test_the_last_update_time_only_moves_forward(owner: Party) -> None:
+def test_it_the_last_update_time_only_moves_forward(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     now = time.time()
     states.bots_last_update_mark(latest={bot.id: now})
@@ -152,7 +152,7 @@ def test_the_last_update_time_only_moves_forward(owner: Party) -> None:
     assert Bot.objects.get(id=bot.id).last_update_at.timestamp() == pytest.approx(now)
 
 
-def test_the_manual_refresh_moves_only_manual_bots(owner: Party) -> None:
+def test_it_the_manual_refresh_moves_only_manual_bots(owner: Party) -> None:
     token_bot = bot_make(owner.tenant, last_update_at=None)
     manual = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, status=S.WAITING, last_update_at=timezone.now())
     states.bots_manual_refresh()
@@ -185,7 +185,7 @@ class _StatusWrites(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def test_nothing_outside_the_state_machine_writes_a_bots_status() -> None:
+def test_it_nothing_outside_the_state_machine_writes_a_bots_status() -> None:
     allowed = {ROOT / "botpresto" / "bots" / "states.py"}
     offenders = []
     for package in ("botpresto", "proxy", "analytics", "accounts"):
@@ -198,7 +198,7 @@ def test_nothing_outside_the_state_machine_writes_a_bots_status() -> None:
     assert offenders == []
 
 
-def test_the_guard_finds_a_status_write() -> None:
+def test_it_the_guard_finds_a_status_write() -> None:
     visitor = _StatusWrites()
     visitor.visit(ast.parse("Bot.objects.filter(id=1).update(status='active')\nbot.status = 'x'\n"))
     assert visitor.found == [1, 2]
@@ -246,7 +246,7 @@ def test_it_alerts_once_when_two_processes_report_the_same_change_at_once(owner:
     assert sum(transition in m.subject for m in alerts_send()) == 1
 
 
-def test_the_sweep_ends_a_streak_whose_recovery_task_was_lost(owner: Party) -> None:
+def test_it_the_sweep_ends_a_streak_whose_recovery_task_was_lost(owner: Party) -> None:
     from botpresto.notifications.notices import delivered_mark
     from proxy.health import recoveries_sweep
 
@@ -261,7 +261,7 @@ def test_the_sweep_ends_a_streak_whose_recovery_task_was_lost(owner: Party) -> N
     assert alerts(bot) == ["failing", "recovered"]
 
 
-def test_the_sweep_leaves_a_bot_that_has_delivered_nothing_since_it_started_failing(owner: Party) -> None:
+def test_it_the_sweep_leaves_a_bot_that_has_delivered_nothing_since_it_started_failing(owner: Party) -> None:
     from botpresto.notifications.notices import delivered_mark
     from proxy.health import recoveries_sweep
 

@@ -87,7 +87,7 @@ def test_it_restores_telegrams_default_over_whatever_our_webhook_held(
 
 
 @pytest.mark.parametrize("original", [["message", "callback_query"], None, []], ids=["listed", "absent", "empty"])
-def test_a_maintenance_bypass_restores_the_list_exactly(
+def test_it_a_maintenance_bypass_restores_the_list_exactly(
     owner: Party, standin: StandIn, original: list[str] | None
 ) -> None:
     tg = tg_bot(standin, original)
@@ -98,7 +98,7 @@ def test_a_maintenance_bypass_restores_the_list_exactly(
     assert standin.bot(tg.token).allowed_updates == (original or None)
 
 
-def test_a_reconnect_subscribes_again(owner: Party, standin: StandIn) -> None:
+def test_it_a_reconnect_subscribes_again(owner: Party, standin: StandIn) -> None:
     tg = tg_bot(standin, ["message"])
     bot = connect(owner, tg.token)
     services.bot_disconnect(bot=bot)
@@ -106,7 +106,7 @@ def test_a_reconnect_subscribes_again(owner: Party, standin: StandIn) -> None:
     assert standin.bot(tg.token).allowed_updates == ["message", "my_chat_member"]
 
 
-def test_a_bot_that_polled_keeps_its_own_list(owner: Party, standin: StandIn) -> None:
+def test_it_a_bot_that_polled_keeps_its_own_list(owner: Party, standin: StandIn) -> None:
     polling = standin.add_bot(username="poll_bot", allowed_updates=["message"])
     bot = services.bot_create(tenant=owner.tenant, token=polling.token, upstream_url="https://bot.example.com/new")
     assert standin.bot(polling.token).allowed_updates == ["message"]  # deleteWebhook could not give it back
@@ -114,7 +114,7 @@ def test_a_bot_that_polled_keeps_its_own_list(owner: Party, standin: StandIn) ->
     assert standin.bot(polling.token).allowed_updates == ["message"]
 
 
-def test_the_health_check_subscribes_a_bot_connected_before(owner: Party, standin: StandIn) -> None:
+def test_it_the_health_check_subscribes_a_bot_connected_before(owner: Party, standin: StandIn) -> None:
     tg = tg_bot(standin, ["message"])
     bot = connect(owner, tg.token)
     secret = str(bot.proxy_secret)
@@ -130,7 +130,7 @@ def test_the_health_check_subscribes_a_bot_connected_before(owner: Party, standi
     )
 
 
-def test_the_health_check_leaves_a_subscribed_bot_alone(owner: Party, standin: StandIn) -> None:
+def test_it_the_health_check_leaves_a_subscribed_bot_alone(owner: Party, standin: StandIn) -> None:
     tg = tg_bot(standin, ["message"])
     bot = connect(owner, tg.token)
     calls = len(standin.calls(tg.token, "setWebhook"))
@@ -138,7 +138,7 @@ def test_the_health_check_leaves_a_subscribed_bot_alone(owner: Party, standin: S
     assert len(standin.calls(tg.token, "setWebhook")) == calls
 
 
-def test_adopting_a_webhook_set_without_a_list_keeps_the_owners_list(owner: Party, standin: StandIn) -> None:
+def test_it_adopting_a_webhook_set_without_a_list_keeps_the_owners_list(owner: Party, standin: StandIn) -> None:
     tg = tg_bot(standin, ["message"])
     bot = connect(owner, tg.token)
     telegram.set_webhook(tg.token, url="https://bot.example.com/moved")  # no list: Telegram keeps ours
@@ -149,7 +149,7 @@ def test_adopting_a_webhook_set_without_a_list_keeps_the_owners_list(owner: Part
     assert (state.webhook_url, state.allowed_updates) == ("https://bot.example.com/moved", ["message"])
 
 
-def test_what_the_analytics_add_is_sent_by_default_so_an_empty_list_needs_nothing() -> None:
+def test_it_what_the_analytics_add_is_sent_by_default_so_an_empty_list_needs_nothing() -> None:
     assert subscription_for(original_url=ORIGINAL, original=[]).allowed_updates == []
     assert not subscription_for(original_url=ORIGINAL, original=["message"]).unforwarded & NOT_BY_DEFAULT
     assert subscription_for(original_url=ORIGINAL, original=["message"]).unforwarded == {"my_chat_member"}

@@ -20,7 +20,7 @@ def emailed_link(site: str) -> str:
     return f"{site}{match.group(1)}"
 
 
-def test_a_person_signs_up_and_creates_an_api_key(page: Page, live_server: Any) -> None:
+def test_it_a_person_signs_up_and_creates_an_api_key(page: Page, live_server: Any) -> None:
     page.goto(f"{live_server.url}/")
     page.get_by_role("link", name="Sign up").first.click()
     page.get_by_label("Email").fill("owner@example.com")
@@ -42,7 +42,7 @@ def test_a_person_signs_up_and_creates_an_api_key(page: Page, live_server: Any) 
     expect(page.get_by_text(key)).to_have_count(0)
 
 
-def test_the_sign_up_page_fits_a_phone_screen(phone: Page, live_server: Any) -> None:
+def test_it_the_sign_up_page_fits_a_phone_screen(phone: Page, live_server: Any) -> None:
     phone.goto(f"{live_server.url}/accounts/signup/")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390

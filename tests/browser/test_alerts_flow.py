@@ -26,7 +26,9 @@ def site(live_server: Any, standin: StandIn, settings: Any, proxy_threads: None)
     return str(live_server.url)
 
 
-def test_an_owner_sees_the_audience_and_sets_up_alerts(page: Page, site: str, standin: StandIn, settings: Any) -> None:
+def test_it_an_owner_sees_the_audience_and_sets_up_alerts(
+    page: Page, site: str, standin: StandIn, settings: Any
+) -> None:
     endpoint = Endpoint()
     alert_bot = standin.add_bot(username="presto_alerts_bot")
     settings.ALERT_BOT_TOKEN = alert_bot.token

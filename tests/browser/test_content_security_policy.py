@@ -53,7 +53,7 @@ def log_in(page: Page, site: str) -> None:
     expect(page).to_have_url(f"{site}/bots/")
 
 
-def test_no_page_breaks_the_policy(watched: tuple[Page, list[str]], live_server: Any, staff: Any) -> None:
+def test_it_no_page_breaks_the_policy(watched: tuple[Page, list[str]], live_server: Any, staff: Any) -> None:
     page, console = watched
     site = live_server.url
     log_in(page, site)
@@ -85,7 +85,7 @@ def test_no_page_breaks_the_policy(watched: tuple[Page, list[str]], live_server:
     assert console == []
 
 
-def test_the_api_docs_render_under_the_policy(watched: tuple[Page, list[str]], live_server: Any) -> None:
+def test_it_the_api_docs_render_under_the_policy(watched: tuple[Page, list[str]], live_server: Any) -> None:
     page, console = watched
     page.goto(f"{live_server.url}/api/v1/docs/")
     expect(page.locator("#swagger-ui .info .title")).to_contain_text("BotPresto API")
@@ -98,7 +98,7 @@ def test_the_api_docs_render_under_the_policy(watched: tuple[Page, list[str]], l
     assert console == []
 
 
-def test_the_login_pages_render_under_the_policy(watched: tuple[Page, list[str]], live_server: Any) -> None:
+def test_it_the_login_pages_render_under_the_policy(watched: tuple[Page, list[str]], live_server: Any) -> None:
     page, console = watched
     for path in ("/", "/accounts/login/", "/accounts/signup/", "/accounts/password_reset/", "/admin/login/"):
         page.goto(f"{live_server.url}{path}")

@@ -78,7 +78,7 @@ def no_horizontal_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]  # type: ignore[index]
 
 
-def test_an_owner_follows_a_chart_column_to_its_attempts_and_keeps_the_failed_ones(
+def test_it_an_owner_follows_a_chart_column_to_its_attempts_and_keeps_the_failed_ones(
     desktop: Page, live_server: Any, busy_bot: Bot
 ) -> None:
     desktop.goto(f"{live_server.url}/bots/{busy_bot.uuid}/")
@@ -99,7 +99,7 @@ def test_an_owner_follows_a_chart_column_to_its_attempts_and_keeps_the_failed_on
     expect(desktop.locator('table.deliveries td[data-label="Attempt"]')).to_have_text(["3", "2", "1"])
 
 
-def test_the_delivery_log_fits_a_phone(phone_owner: Page, live_server: Any, busy_bot: Bot) -> None:
+def test_it_the_delivery_log_fits_a_phone(phone_owner: Page, live_server: Any, busy_bot: Bot) -> None:
     phone_owner.goto(f"{live_server.url}/bots/{busy_bot.uuid}/deliveries/")
     expect(phone_owner.locator("#deliveries-count")).to_have_text("9 attempts")
     no_horizontal_scroll(phone_owner)
@@ -127,7 +127,9 @@ def _fleet(owner: Party) -> None:
     bot_make(owner.tenant, username="revoked_bot", status=Bot.Status.TOKEN_REVOKED)
 
 
-def test_the_dashboard_puts_bots_in_trouble_first_on_a_desktop(desktop: Page, live_server: Any, owner: Party) -> None:
+def test_it_the_dashboard_puts_bots_in_trouble_first_on_a_desktop(
+    desktop: Page, live_server: Any, owner: Party
+) -> None:
     _fleet(owner)
     desktop.goto(f"{live_server.url}/bots/")
     names = desktop.locator('table.fleet td[data-label="Bot"] a')
@@ -138,7 +140,7 @@ def test_the_dashboard_puts_bots_in_trouble_first_on_a_desktop(desktop: Page, li
     screenshot(desktop, "dashboard-fleet-desktop")
 
 
-def test_the_dashboard_fits_a_phone(phone_owner: Page, live_server: Any, owner: Party) -> None:
+def test_it_the_dashboard_fits_a_phone(phone_owner: Page, live_server: Any, owner: Party) -> None:
     _fleet(owner)
     phone_owner.goto(f"{live_server.url}/bots/")
     expect(phone_owner.locator('table.fleet td[data-label="Bot"] a').first).to_have_text("@down_bot")

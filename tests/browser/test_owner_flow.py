@@ -47,7 +47,7 @@ def sign_up(page: Page, site: str) -> None:
     expect(page).to_have_url(f"{site}/bots/")
 
 
-def test_an_owner_connects_edits_rotates_and_deletes_a_bot(page: Page, site: str, standin: StandIn) -> None:
+def test_it_an_owner_connects_edits_rotates_and_deletes_a_bot(page: Page, site: str, standin: StandIn) -> None:
     endpoint = Endpoint()
     original = endpoint.url
     tg = standin.add_bot(username="shop_bot", webhook_url=original, secret_token="owner_secret", max_connections=9)

@@ -112,7 +112,7 @@ def test_it_delivers_every_message_exactly_once_to_competing_consumers(tmp_path:
     assert sorted(received) == list(range(sent))
 
 
-def test_the_embedded_default_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_the_embedded_default_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.core.test_settings import load
 
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)

@@ -42,7 +42,7 @@ def test_it_reads_back_what_was_written(owner: Party) -> None:
     assert Bot.objects.get(id=bot.id).token == TOKEN
 
 
-def test_the_database_never_holds_the_plain_text(owner: Party) -> None:
+def test_it_the_database_never_holds_the_plain_text(owner: Party) -> None:
     bot = bot_make(owner.tenant, token=TOKEN)
     stored = raw(bot, "token")
     assert TOKEN not in stored
@@ -50,21 +50,21 @@ def test_the_database_never_holds_the_plain_text(owner: Party) -> None:
     assert stored.startswith("v2:test:")
 
 
-def test_two_writes_of_one_value_differ(owner: Party) -> None:
+def test_it_two_writes_of_one_value_differ(owner: Party) -> None:
     bot = bot_make(owner.tenant, token=TOKEN)
     first = raw(bot, "token")
     bot.save()
     assert raw(bot, "token") != first
 
 
-def test_a_value_sealed_under_an_old_key_opens_after_the_ring_changes(owner: Party) -> None:
+def test_it_a_value_sealed_under_an_old_key_opens_after_the_ring_changes(owner: Party) -> None:
     with override_settings(ENCRYPTION_KEYS=ring("old")):
         bot = bot_make(owner.tenant, token=TOKEN)
     with override_settings(ENCRYPTION_KEYS=ring("new", "old")):
         assert Bot.objects.get(id=bot.id).token == TOKEN
 
 
-def test_rotation_reseals_under_the_primary_key(owner: Party, capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_rotation_reseals_under_the_primary_key(owner: Party, capsys: pytest.CaptureFixture[str]) -> None:
     with override_settings(ENCRYPTION_KEYS=ring("old")):
         bot = bot_make(owner.tenant, token=TOKEN, mixpanel_token="mp-token")
     with override_settings(ENCRYPTION_KEYS=ring("new", "old")):
@@ -78,7 +78,7 @@ def test_rotation_reseals_under_the_primary_key(owner: Party, capsys: pytest.Cap
         assert (reloaded.token, reloaded.mixpanel_token) == (TOKEN, "mp-token")
 
 
-def test_a_tampered_value_fails_loudly(owner: Party) -> None:
+def test_it_a_tampered_value_fails_loudly(owner: Party) -> None:
     bot = bot_make(owner.tenant, token=TOKEN)
     sealed = raw(bot, "token")
     flipped = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
@@ -89,34 +89,34 @@ def test_a_tampered_value_fails_loudly(owner: Party) -> None:
     assert unreadable_fields(loaded) == ["token"]
 
 
-def test_a_value_moved_to_another_column_does_not_open(owner: Party) -> None:
+def test_it_a_value_moved_to_another_column_does_not_open(owner: Party) -> None:
     bot = bot_make(owner.tenant, token=TOKEN)
     set_raw(bot, "endpoint_secret", raw(bot, "token"))
     with pytest.raises(DecryptionError):
         str(Bot.objects.get(id=bot.id).endpoint_secret)
 
 
-def test_a_value_sealed_by_an_unknown_key_names_the_problem(owner: Party) -> None:
+def test_it_a_value_sealed_by_an_unknown_key_names_the_problem(owner: Party) -> None:
     with override_settings(ENCRYPTION_KEYS=ring("gone")):
         bot = bot_make(owner.tenant, token=TOKEN)
     with pytest.raises(DecryptionError, match="not in ENCRYPTION_KEYS"):
         str(Bot.objects.get(id=bot.id).token)
 
 
-def test_the_value_never_shows_in_repr(owner: Party) -> None:
+def test_it_the_value_never_shows_in_repr(owner: Party) -> None:
     bot = bot_make(owner.tenant, token=TOKEN)
     assert TOKEN not in repr(Bot.objects.get(id=bot.id).token)
     assert TOKEN not in repr(Bot.objects.get(id=bot.id).__dict__)
 
 
-def test_the_field_refuses_lookups_other_than_isnull(owner: Party) -> None:
+def test_it_the_field_refuses_lookups_other_than_isnull(owner: Party) -> None:
     bot_make(owner.tenant, token=TOKEN)
     with pytest.raises(TypeError, match="only the isnull lookup"):
         list(Bot.objects.filter(token=TOKEN))
     assert Bot.objects.filter(mixpanel_token__isnull=True).count() == 1
 
 
-def test_the_field_refuses_unique_and_indexes() -> None:
+def test_it_the_field_refuses_unique_and_indexes() -> None:
     with pytest.raises(ValueError, match="cannot be unique"):
         EncryptedTextField(unique=True)
     with pytest.raises(ValueError, match="cannot be db_index"):
@@ -134,7 +134,7 @@ def column_only(plaintext: str, column: str) -> str:
     return f"v1:test:{base64.urlsafe_b64encode(nonce + blob).decode()}"
 
 
-def test_a_value_copied_into_another_bots_row_does_not_open(owner: Party) -> None:
+def test_it_a_value_copied_into_another_bots_row_does_not_open(owner: Party) -> None:
     a = bot_make(owner.tenant, token=TOKEN)
     b = bot_make(owner.tenant)
     set_raw(b, "token", raw(a, "token"))
@@ -142,13 +142,13 @@ def test_a_value_copied_into_another_bots_row_does_not_open(owner: Party) -> Non
         _ = Bot.objects.get(id=b.id).token
 
 
-def test_a_value_sealed_before_row_binding_still_opens(owner: Party) -> None:
+def test_it_a_value_sealed_before_row_binding_still_opens(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     set_raw(bot, "token", column_only(TOKEN, "token"))
     assert Bot.objects.get(id=bot.id).token == TOKEN
 
 
-def test_saving_a_bot_reseals_its_values_bound_to_its_row(owner: Party) -> None:
+def test_it_saving_a_bot_reseals_its_values_bound_to_its_row(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     set_raw(bot, "token", column_only(TOKEN, "token"))
     Bot.objects.get(id=bot.id).save()
@@ -156,7 +156,7 @@ def test_saving_a_bot_reseals_its_values_bound_to_its_row(owner: Party) -> None:
     assert Bot.objects.get(id=bot.id).token == TOKEN
 
 
-def test_rotation_binds_older_values_to_their_rows(owner: Party, capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_rotation_binds_older_values_to_their_rows(owner: Party, capsys: pytest.CaptureFixture[str]) -> None:
     bot = bot_make(owner.tenant)
     set_raw(bot, "mixpanel_token", column_only("mp-token", "mixpanel_token"))
     call_command("rotate_encryption_keys")
@@ -165,7 +165,7 @@ def test_rotation_binds_older_values_to_their_rows(owner: Party, capsys: pytest.
     assert Bot.objects.get(id=bot.id).mixpanel_token == "mp-token"
 
 
-def test_the_migration_binds_every_value_and_its_undo_restores_the_old_form(owner: Party) -> None:
+def test_it_the_migration_binds_every_value_and_its_undo_restores_the_old_form(owner: Party) -> None:
     migration = importlib.import_module("botpresto.bots.migrations.0007_bind_secrets_to_rows")
     bot = bot_make(owner.tenant, mixpanel_token="mp-token")
     set_raw(bot, "token", column_only(TOKEN, "token"))
@@ -178,7 +178,7 @@ def test_the_migration_binds_every_value_and_its_undo_restores_the_old_form(owne
     assert (reloaded.token, reloaded.mixpanel_token) == (TOKEN, "mp-token")
 
 
-def test_a_value_that_does_not_open_is_left_as_it_is_by_the_migration(owner: Party) -> None:
+def test_it_a_value_that_does_not_open_is_left_as_it_is_by_the_migration(owner: Party) -> None:
     migration = importlib.import_module("botpresto.bots.migrations.0007_bind_secrets_to_rows")
     bot = bot_make(owner.tenant)
     with override_settings(ENCRYPTION_KEYS=ring("gone")):
@@ -190,13 +190,13 @@ def test_a_value_that_does_not_open_is_left_as_it_is_by_the_migration(owner: Par
     assert raw(bot, "token").startswith("v2:test:")
 
 
-def test_an_update_cannot_write_a_value_it_cannot_bind(owner: Party) -> None:
+def test_it_an_update_cannot_write_a_value_it_cannot_bind(owner: Party) -> None:
     bot = bot_make(owner.tenant)
     with pytest.raises(TypeError, match="use save"):
         Bot.objects.filter(id=bot.id).update(token=TOKEN)
 
 
-def test_values_list_never_hands_back_the_plain_text(owner: Party) -> None:
+def test_it_values_list_never_hands_back_the_plain_text(owner: Party) -> None:
     bot_make(owner.tenant, token=TOKEN)
     (value,) = Bot.objects.values_list("token", flat=True)
     assert TOKEN not in str(value)

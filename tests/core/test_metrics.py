@@ -50,12 +50,12 @@ def test_it_is_not_there_for_anyone_else(client: Client, authorization: str) -> 
     assert client.get("/metrics", HTTP_AUTHORIZATION=authorization).status_code == 404
 
 
-def test_no_token_configured_means_no_token_works(client: Client, settings: Any) -> None:
+def test_it_no_token_configured_means_no_token_works(client: Client, settings: Any) -> None:
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 404
 
 
-def test_staff_see_it_logged_in_and_owners_do_not(owner: Party, client: Client) -> None:
+def test_it_staff_see_it_logged_in_and_owners_do_not(owner: Party, client: Client) -> None:
     client.force_login(owner.user)
     assert client.get("/metrics").status_code == 404
     owner.user.is_staff = True
@@ -73,7 +73,7 @@ def test_it_adds_up_the_counters_of_other_processes() -> None:
     assert value("botpresto_proxy_forwards_total", outcome="timeout") == before + 1
 
 
-def test_a_forward_is_counted_by_outcome_with_its_latency(owner: Party, client: Client, settings: Any) -> None:
+def test_it_a_forward_is_counted_by_outcome_with_its_latency(owner: Party, client: Client, settings: Any) -> None:
     settings.ALLOW_PRIVATE_UPSTREAMS = True
     from tests.proxy.conftest import post
     from tests.proxy.endpoints import Endpoint
@@ -90,14 +90,14 @@ def test_a_forward_is_counted_by_outcome_with_its_latency(owner: Party, client: 
     assert value("botpresto_proxy_forward_seconds_count") == observed + 1
 
 
-def test_a_refusal_is_counted_by_reason(owner: Party, client: Client) -> None:
+def test_it_a_refusal_is_counted_by_reason(owner: Party, client: Client) -> None:
     bot = bot_make(owner.tenant)
     before = value("botpresto_proxy_rejected_total", reason="secret")
     client.post(f"/proxy/bot/{bot.uuid}", b"{}", content_type="application/json")
     assert value("botpresto_proxy_rejected_total", reason="secret") == before + 1
 
 
-def test_the_route_table_size_and_refresh_time_are_there(owner: Party) -> None:
+def test_it_the_route_table_size_and_refresh_time_are_there(owner: Party) -> None:
     from proxy.routes import table
 
     bot_make(owner.tenant)
@@ -108,7 +108,7 @@ def test_the_route_table_size_and_refresh_time_are_there(owner: Party) -> None:
     table.reset()
 
 
-def test_the_analytics_buffer_depth_is_read_when_scraped(owner: Party) -> None:
+def test_it_the_analytics_buffer_depth_is_read_when_scraped(owner: Party) -> None:
     buffer._client = None
     depth = value("botpresto_analytics_buffer_depth")
     assert buffer.record_push({"bot": "x"})
@@ -116,7 +116,7 @@ def test_the_analytics_buffer_depth_is_read_when_scraped(owner: Party) -> None:
     buffer.records_pop(10_000)
 
 
-def test_the_maintenance_progress_is_read_when_scraped(owner: Party) -> None:
+def test_it_the_maintenance_progress_is_read_when_scraped(owner: Party) -> None:
     from django.utils import timezone
 
     from botpresto.bots.models import MaintenanceSwitch, MaintenanceWindow
@@ -132,7 +132,7 @@ def test_the_maintenance_progress_is_read_when_scraped(owner: Party) -> None:
     assert value("botpresto_maintenance_bots", direction="bypass", state="pending") == 1
 
 
-def test_a_source_that_is_away_says_so_and_the_rest_still_scrapes(settings: Any) -> None:
+def test_it_a_source_that_is_away_says_so_and_the_rest_still_scrapes(settings: Any) -> None:
     from tests.proxy.endpoints import closed_port
 
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
@@ -144,7 +144,7 @@ def test_a_source_that_is_away_says_so_and_the_rest_still_scrapes(settings: Any)
         buffer._client = None
 
 
-def test_notices_and_alerts_are_counted(owner: Party) -> None:
+def test_it_notices_and_alerts_are_counted(owner: Party) -> None:
     from botpresto.notifications.alerts import alert_record, alert_send
     from botpresto.notifications.models import OwnerAlert
     from botpresto.notifications.tasks import notice_send_task
@@ -158,7 +158,7 @@ def test_notices_and_alerts_are_counted(owner: Party) -> None:
     assert value("botpresto_notices_total", kind="down", result="off") == off + 1
 
 
-def test_the_internal_server_serves_the_same_without_a_token() -> None:
+def test_it_the_internal_server_serves_the_same_without_a_token() -> None:
     status: list[str] = []
     body = b"".join(app({"PATH_INFO": "/metrics"}, lambda s, h: status.append(s)))
     assert status == ["200 OK"]

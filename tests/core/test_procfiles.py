@@ -31,12 +31,12 @@ def test_it_runs_a_worker_that_takes_only_owner_alerts(procfile: Path) -> None:
 
 
 @pytest.mark.parametrize("procfile", PROCFILES, ids=lambda p: p.name)
-def test_every_queue_has_a_worker(procfile: Path) -> None:
+def test_it_every_queue_has_a_worker(procfile: Path) -> None:
     consumed = set().union(*worker_queues(procfile).values())
     assert consumed == {queue.name for queue in settings.CELERY_TASK_QUEUES}
 
 
-def test_the_endpoint_transitions_and_owner_alerts_go_to_the_alerts_queue() -> None:
+def test_it_the_endpoint_transitions_and_owner_alerts_go_to_the_alerts_queue() -> None:
     from config.celery import app
 
     app.loader.import_default_modules()

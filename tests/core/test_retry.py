@@ -29,29 +29,29 @@ def run(exc: Exception, **options: Any) -> Any:
     "exc",
     [OperationalError("the database is away"), TelegramUnavailable("sendMessage", "down"), ConnectionError()],
 )
-def test_a_transient_error_is_retried(exc: Exception) -> None:
+def test_it_a_transient_error_is_retried(exc: Exception) -> None:
     with pytest.raises(Retry):
         run(exc)
 
 
-def test_a_rate_limit_waits_at_least_as_long_as_asked() -> None:
+def test_it_a_rate_limit_waits_at_least_as_long_as_asked() -> None:
     with pytest.raises(Retry) as caught:
         run(RateLimited("sendMessage", "slow down", retry_after=42))
     assert caught.value.when == 42
 
 
-def test_a_refusal_is_not_retried() -> None:
+def test_it_a_refusal_is_not_retried() -> None:
     with pytest.raises(PermanentError):
         run(PermanentError("sendMessage", "chat not found", 400))
 
 
-def test_retries_are_bounded() -> None:
+def test_it_retries_are_bounded() -> None:
     assert flaky.max_retries == MAX_RETRIES
     with pytest.raises(OperationalError):  # the last retry gives up with the error itself
         run(OperationalError("still away"), retries=MAX_RETRIES)
 
 
-def test_every_project_task_follows_the_policy() -> None:
+def test_it_every_project_task_follows_the_policy() -> None:
     app.loader.import_default_modules()
     ours = [task for name, task in app.tasks.items() if name.startswith(("botpresto.", "analytics.", "proxy."))]
     assert ours

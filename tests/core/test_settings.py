@@ -75,12 +75,14 @@ def test_it_derives_a_development_key_only_with_debug_and_says_so(
         ("DATABASE_URL", "nosuchdb://x", "DATABASE_URL must be a database URL"),
     ],
 )
-def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+def test_it_a_bad_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
     with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
         load(monkeypatch, **{"DEBUG": "true", name: value})
 
 
-def test_the_development_tools_are_installed_only_with_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_the_development_tools_are_installed_only_with_debug(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "botpresto.devtools" in load(monkeypatch, DEBUG="true")["INSTALLED_APPS"]
     assert "botpresto.devtools" not in load(monkeypatch, DEBUG="false")["INSTALLED_APPS"]
 
@@ -101,7 +103,7 @@ def test_it_takes_a_url_safe_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ring.keys["k1"].secret == secret
 
 
-def test_the_deploy_check_is_clean_in_production_over_https() -> None:
+def test_it_the_deploy_check_is_clean_in_production_over_https() -> None:
     # The test process's own switches (DEBUG, the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE) stay out.
     environ = {
         name: value
@@ -126,7 +128,7 @@ def test_the_deploy_check_is_clean_in_production_over_https() -> None:
     assert "System check identified no issues" in done.stdout
 
 
-def test_production_over_https_redirects_and_pins_https(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_production_over_https_redirects_and_pins_https(monkeypatch: pytest.MonkeyPatch) -> None:
     values = load(monkeypatch, DEBUG="false", PUBLIC_URL="https://botpresto.example")
     assert (values["SECURE_SSL_REDIRECT"], values["SESSION_COOKIE_SECURE"], values["CSRF_COOKIE_SECURE"]) == (
         True,
@@ -136,7 +138,7 @@ def test_production_over_https_redirects_and_pins_https(monkeypatch: pytest.Monk
     assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
 
 
-def test_pages_forbid_inline_scripts(client: Any, db: None) -> None:
+def test_it_pages_forbid_inline_scripts(client: Any, db: None) -> None:
     policy = client.get("/accounts/login/")["Content-Security-Policy"]
     script_src = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
     assert "'self'" in script_src

@@ -91,6 +91,6 @@ def test_it_allows_telegrams_ports(port: str) -> None:
     assert upstream_url_check(url) == url
 
 
-def test_an_operator_may_widen_the_ports(settings: Any) -> None:
+def test_it_an_operator_may_widen_the_ports(settings: Any) -> None:
     settings.UPSTREAM_ALLOWED_PORTS = [443, 9443]
     assert upstream_url_check("https://1.1.1.1:9443/hook") == "https://1.1.1.1:9443/hook"

@@ -60,7 +60,7 @@ def test_it_delivers_the_updates_queued_before_the_restart(tmp_path: Path) -> No
         hook.close()
 
 
-def test_a_restarted_demo_stand_in_still_points_the_bot_at_botpresto(tmp_path: Path) -> None:
+def test_it_a_restarted_demo_stand_in_still_points_the_bot_at_botpresto(tmp_path: Path) -> None:
     from botpresto.devtools.demo_telegram import DEMO_TOKEN
 
     env = {

@@ -45,7 +45,7 @@ def test_it_holds_the_recovered_email_until_the_failing_one_is_sent(owner: Party
     assert subjects() == ["failing", "recovered"]
 
 
-def test_the_task_looks_again_soon_for_a_held_back_alert(owner: Party) -> None:
+def test_it_the_task_looks_again_soon_for_a_held_back_alert(owner: Party) -> None:
     _, recovered = outage(owner)
     with pytest.raises(Retry) as caught:
         owner_alert_send_task.apply(args=(recovered.id,))
@@ -53,7 +53,7 @@ def test_the_task_looks_again_soon_for_a_held_back_alert(owner: Party) -> None:
     assert OwnerAlert.objects.get(id=recovered.id).claimed_at is None  # free for the sweep too
 
 
-def test_a_retry_takes_back_the_claim_its_failed_attempt_could_not_release(owner: Party, settings: Any) -> None:
+def test_it_a_retry_takes_back_the_claim_its_failed_attempt_could_not_release(owner: Party, settings: Any) -> None:
     failing, _ = outage(owner)
     # The first attempt claimed the alert, then the database went away before it could send or release it.
     OwnerAlert.objects.filter(id=failing.id).update(claimed_at=timezone.now(), claimed_by="task-1")
@@ -62,7 +62,7 @@ def test_a_retry_takes_back_the_claim_its_failed_attempt_could_not_release(owner
     assert subjects() == ["failing"]
 
 
-def test_an_alert_whose_send_met_the_database_away_is_retried_and_sent_once(owner: Party) -> None:
+def test_it_an_alert_whose_send_met_the_database_away_is_retried_and_sent_once(owner: Party) -> None:
     failing, _ = outage(owner)
     with (
         mock.patch("botpresto.notifications.alerts.email_render", side_effect=OperationalError("away")),

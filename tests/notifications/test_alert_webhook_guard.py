@@ -49,6 +49,6 @@ def test_it_posts_to_a_public_address_with_tls_verified_for_the_name(results: di
     assert "webhook" in results["good"]["delivered"]  # type: ignore[operator]
 
 
-def test_a_name_re_pointed_at_our_network_is_refused_when_connecting(results: dict) -> None:  # type: ignore[type-arg]
+def test_it_a_name_re_pointed_at_our_network_is_refused_when_connecting(results: dict) -> None:  # type: ignore[type-arg]
     assert results["rebind"]["reached"] == []
     assert results["rebind"]["last_status"].startswith("refused")  # type: ignore[union-attr]

@@ -70,12 +70,12 @@ def start(text: str, chat_id: int = 4242) -> dict[str, Any]:
 
 
 # --- choosing --------------------------------------------------------------------------------
-def test_an_owner_gets_every_kind_by_email_until_they_choose(owner: Party, bot: Bot) -> None:
+def test_it_an_owner_gets_every_kind_by_email_until_they_choose(owner: Party, bot: Bot) -> None:
     alert_send(alert_id=alert(owner, bot).id)
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
 
 
-def test_an_owner_chooses_which_kinds_come_by_email(owner: Party, bot: Bot) -> None:
+def test_it_an_owner_chooses_which_kinds_come_by_email(owner: Party, bot: Bot) -> None:
     services.alert_channels_update(user=owner.user, email_kinds=["failing"])
     alert_send(alert_id=alert(owner, bot, OwnerAlert.Kind.RECOVERED).id)
     assert mail.outbox == []
@@ -83,20 +83,20 @@ def test_an_owner_chooses_which_kinds_come_by_email(owner: Party, bot: Bot) -> N
     assert len(mail.outbox) == 1
 
 
-def test_an_unknown_kind_is_refused(owner: Party) -> None:
+def test_it_an_unknown_kind_is_refused(owner: Party) -> None:
     from botpresto.core.errors import ApplicationError
 
     with pytest.raises(ApplicationError):
         services.alert_channels_update(user=owner.user, telegram_kinds=["everything"])
 
 
-def test_the_profile_page_saves_the_choice(owner: Party, client: Client) -> None:
+def test_it_the_profile_page_saves_the_choice(owner: Party, client: Client) -> None:
     client.force_login(owner.user)
     client.post("/accounts/profile/", {"action": "save", "email_kinds": ["failing", "maintenance"]})
     assert AlertChannels.objects.get(user=owner.user).email_kinds == ["failing", "maintenance"]
 
 
-def test_the_api_shows_and_changes_the_key_makers_choice(owner: Party) -> None:
+def test_it_the_api_shows_and_changes_the_key_makers_choice(owner: Party) -> None:
     response = owner.api().patch("/api/v1/alerts/channels/", {"telegram_kinds": ["token_revoked"]}, format="json")
     assert response.json()["telegram_kinds"] == ["token_revoked"]
     assert response.json()["telegram_linked"] is False
@@ -104,7 +104,7 @@ def test_the_api_shows_and_changes_the_key_makers_choice(owner: Party) -> None:
 
 
 # --- Telegram ----------------------------------------------------------------------------------
-def test_a_linked_owner_gets_the_alert_from_the_alert_bot(
+def test_it_a_linked_owner_gets_the_alert_from_the_alert_bot(
     owner: Party, bot: Bot, standin: StandIn, alert_bot: Any
 ) -> None:
     standin.add_chat(alert_bot.token, {"id": 4242, "type": "private"})
@@ -116,14 +116,16 @@ def test_a_linked_owner_gets_the_alert_from_the_alert_bot(
     assert len(mail.outbox) == 1  # and by email, as chosen
 
 
-def test_telegram_only_gets_the_kinds_chosen_for_it(owner: Party, bot: Bot, standin: StandIn, alert_bot: Any) -> None:
+def test_it_telegram_only_gets_the_kinds_chosen_for_it(
+    owner: Party, bot: Bot, standin: StandIn, alert_bot: Any
+) -> None:
     linked(owner)
     services.alert_channels_update(user=owner.user, telegram_kinds=["recovered"])
     alert_send(alert_id=alert(owner, bot).id)
     assert standin.calls(alert_bot.token, "sendMessage") == []
 
 
-def test_an_owner_who_blocked_the_alert_bot_is_unlinked(
+def test_it_an_owner_who_blocked_the_alert_bot_is_unlinked(
     owner: Party, bot: Bot, standin: StandIn, alert_bot: Any
 ) -> None:
     standin.add_chat(alert_bot.token, {"id": 4242, "type": "private"})
@@ -134,7 +136,7 @@ def test_an_owner_who_blocked_the_alert_bot_is_unlinked(
     assert OwnerAlert.objects.get().sent_at is not None
 
 
-def test_the_profile_page_makes_a_one_time_deep_link(owner: Party, client: Client, alert_bot: Any) -> None:
+def test_it_the_profile_page_makes_a_one_time_deep_link(owner: Party, client: Client, alert_bot: Any) -> None:
     client.force_login(owner.user)
     html = client.post("/accounts/profile/", {"action": "link"}).content.decode()
     assert "https://t.me/presto_alerts_bot?start=" in html
@@ -142,7 +144,7 @@ def test_the_profile_page_makes_a_one_time_deep_link(owner: Party, client: Clien
     assert token not in json.dumps(list(TelegramLink.objects.values()), default=str)  # only its hash is kept
 
 
-def test_starting_the_alert_bot_with_the_link_links_the_chat(owner: Party, client: Client, alert_bot: Any) -> None:
+def test_it_starting_the_alert_bot_with_the_link_links_the_chat(owner: Party, client: Client, alert_bot: Any) -> None:
     link = services.telegram_link_create(user=owner.user)
     reply = alert_bot_post(client, start("/start " + link.split("start=")[1])).json()
     assert (reply["method"], reply["chat_id"]) == ("sendMessage", 4242)
@@ -151,7 +153,7 @@ def test_starting_the_alert_bot_with_the_link_links_the_chat(owner: Party, clien
     assert (channels.telegram_chat_id, channels.telegram_name) == (4242, "alice")
 
 
-def test_a_link_works_once(owner: Party, client: Client, alert_bot: Any) -> None:
+def test_it_a_link_works_once(owner: Party, client: Client, alert_bot: Any) -> None:
     token = services.telegram_link_create(user=owner.user).split("start=")[1]
     alert_bot_post(client, start("/start " + token))
     reply = alert_bot_post(client, start("/start " + token, chat_id=666)).json()
@@ -159,7 +161,7 @@ def test_a_link_works_once(owner: Party, client: Client, alert_bot: Any) -> None
     assert AlertChannels.objects.get(user=owner.user).telegram_chat_id == 4242
 
 
-def test_an_old_link_does_not_work(owner: Party, client: Client, alert_bot: Any) -> None:
+def test_it_an_old_link_does_not_work(owner: Party, client: Client, alert_bot: Any) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
@@ -170,13 +172,13 @@ def test_an_old_link_does_not_work(owner: Party, client: Client, alert_bot: Any)
     assert not AlertChannels.objects.filter(user=owner.user, telegram_chat_id__isnull=False).exists()
 
 
-def test_the_alert_bot_refuses_a_wrong_secret(owner: Party, client: Client, alert_bot: Any) -> None:
+def test_it_the_alert_bot_refuses_a_wrong_secret(owner: Party, client: Client, alert_bot: Any) -> None:
     token = services.telegram_link_create(user=owner.user).split("start=")[1]
     assert alert_bot_post(client, start("/start " + token), secret="guess").status_code == 401
     assert not AlertChannels.objects.exists()
 
 
-def test_stop_and_blocking_the_alert_bot_unlink(owner: Party, client: Client, alert_bot: Any) -> None:
+def test_it_stop_and_blocking_the_alert_bot_unlink(owner: Party, client: Client, alert_bot: Any) -> None:
     linked(owner)
     alert_bot_post(client, start("/stop"))
     assert AlertChannels.objects.get(user=owner.user).telegram_chat_id is None
@@ -189,13 +191,15 @@ def test_stop_and_blocking_the_alert_bot_unlink(owner: Party, client: Client, al
     assert AlertChannels.objects.get(user=owner.user).telegram_chat_id is None
 
 
-def test_without_an_alert_bot_its_webhook_does_not_exist(client: Client, settings: Any) -> None:
+def test_it_without_an_alert_bot_its_webhook_does_not_exist(client: Client, settings: Any) -> None:
     settings.ALERT_BOT_TOKEN = ""
     assert alert_bot_post(client, start("/start x"), secret="").status_code == 404
 
 
 # --- the organisation's webhook ------------------------------------------------------------------
-def test_the_webhook_gets_a_signed_body_slack_and_discord_show(owner: Party, bot: Bot, hook_endpoint: Endpoint) -> None:
+def test_it_the_webhook_gets_a_signed_body_slack_and_discord_show(
+    owner: Party, bot: Bot, hook_endpoint: Endpoint
+) -> None:
     hook = services.alert_webhook_save(tenant=owner.tenant, url=hook_endpoint.url, kinds=["failing"])
     sent = alert(owner, bot)
     alert_send(alert_id=sent.id)
@@ -211,13 +215,13 @@ def test_the_webhook_gets_a_signed_body_slack_and_discord_show(owner: Party, bot
     assert request.headers["webhook-id"] == f"alert_{sent.id}"
 
 
-def test_the_webhook_gets_only_its_kinds(owner: Party, bot: Bot, hook_endpoint: Endpoint) -> None:
+def test_it_the_webhook_gets_only_its_kinds(owner: Party, bot: Bot, hook_endpoint: Endpoint) -> None:
     services.alert_webhook_save(tenant=owner.tenant, url=hook_endpoint.url, kinds=["recovered"])
     alert_send(alert_id=alert(owner, bot).id)
     assert hook_endpoint.received == []
 
 
-def test_each_channel_gets_an_alert_once_when_one_fails_for_a_while(
+def test_it_each_channel_gets_an_alert_once_when_one_fails_for_a_while(
     owner: Party, bot: Bot, hook_endpoint: Endpoint
 ) -> None:
     services.alert_webhook_save(tenant=owner.tenant, url=hook_endpoint.url)
@@ -232,7 +236,7 @@ def test_each_channel_gets_an_alert_once_when_one_fails_for_a_while(
     assert OwnerAlert.objects.get().delivered == ["email:alice@example.com", "webhook"]
 
 
-def test_a_refused_webhook_is_not_retried_and_says_why(owner: Party, bot: Bot, hook_endpoint: Endpoint) -> None:
+def test_it_a_refused_webhook_is_not_retried_and_says_why(owner: Party, bot: Bot, hook_endpoint: Endpoint) -> None:
     hook = services.alert_webhook_save(tenant=owner.tenant, url=hook_endpoint.url)
     hook_endpoint.reply = Reply(404)
     alert_send(alert_id=alert(owner, bot).id)
@@ -241,14 +245,14 @@ def test_a_refused_webhook_is_not_retried_and_says_why(owner: Party, bot: Bot, h
     assert OwnerAlert.objects.get().sent_at is not None
 
 
-def test_a_webhook_on_a_private_address_is_refused_when_saved(owner: Party, client: Client) -> None:
+def test_it_a_webhook_on_a_private_address_is_refused_when_saved(owner: Party, client: Client) -> None:
     client.force_login(owner.user)
     html = client.post("/accounts/alert-webhook/", {"url": "https://10.0.0.7/hook", "kinds": ["failing"]})
     assert "private or reserved" in html.content.decode()
     assert not AlertWebhook.objects.exists()
 
 
-def test_the_page_sends_a_test_and_makes_a_new_secret(owner: Party, client: Client, hook_endpoint: Endpoint) -> None:
+def test_it_the_page_sends_a_test_and_makes_a_new_secret(owner: Party, client: Client, hook_endpoint: Endpoint) -> None:
     client.force_login(owner.user)
     client.post("/accounts/alert-webhook/", {"url": hook_endpoint.url, "kinds": ["failing"]})
     secret = str(AlertWebhook.objects.get().secret)
@@ -261,7 +265,7 @@ def test_the_page_sends_a_test_and_makes_a_new_secret(owner: Party, client: Clie
     assert str(AlertWebhook.objects.get().secret) != secret
 
 
-def test_the_api_shows_the_url_and_secret_to_owners_and_admins_only(
+def test_it_the_api_shows_the_url_and_secret_to_owners_and_admins_only(
     owner: Party, viewer: Party, hook_endpoint: Endpoint
 ) -> None:
     response = owner.api().put("/api/v1/alerts/webhook/", {"url": hook_endpoint.url}, format="json")
@@ -270,14 +274,14 @@ def test_the_api_shows_the_url_and_secret_to_owners_and_admins_only(
     assert (shown["configured"], shown["url"], shown["secret"]) == (True, None, None)
 
 
-def test_an_outsider_never_sees_the_webhook(owner: Party, outsider: Party, hook_endpoint: Endpoint) -> None:
+def test_it_an_outsider_never_sees_the_webhook(owner: Party, outsider: Party, hook_endpoint: Endpoint) -> None:
     services.alert_webhook_save(tenant=owner.tenant, url=hook_endpoint.url)
     assert outsider.api().get("/api/v1/alerts/webhook/").json()["configured"] is False
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_through_telegram_an_owner_links_the_alert_bot_and_gets_an_alert(
+def test_it_through_telegram_an_owner_links_the_alert_bot_and_gets_an_alert(
     owner: Party, bot: Bot, standin: StandIn, alert_bot: Any, live_server: Any, settings: Any, client: Client
 ) -> None:
     from django.core.management import call_command
@@ -298,7 +302,7 @@ def test_through_telegram_an_owner_links_the_alert_bot_and_gets_an_alert(
     assert "Linked to <strong>alice</strong>" in client.get("/accounts/profile/").content.decode()
 
 
-def test_making_a_link_leaves_the_choices_as_they_are(owner: Party, client: Client, alert_bot: Any) -> None:
+def test_it_making_a_link_leaves_the_choices_as_they_are(owner: Party, client: Client, alert_bot: Any) -> None:
     services.alert_channels_update(user=owner.user, email_kinds=["failing"])
     client.force_login(owner.user)
     html = client.post("/accounts/profile/", {"action": "link"}).content.decode()
@@ -306,7 +310,7 @@ def test_making_a_link_leaves_the_choices_as_they_are(owner: Party, client: Clie
     assert AlertChannels.objects.get(user=owner.user).email_kinds == ["failing"]
 
 
-def test_a_new_webhook_gets_every_kind_unless_some_are_unticked(owner: Party, client: Client) -> None:
+def test_it_a_new_webhook_gets_every_kind_unless_some_are_unticked(owner: Party, client: Client) -> None:
     client.force_login(owner.user)
     html = client.get("/accounts/alert-webhook/").content.decode()
     assert html.count(" checked") == len(OwnerAlert.Kind)

@@ -35,60 +35,60 @@ def _message(chat_type: str = "private", addressed: bool = True, language: str =
 
 
 # --- which notice ------------------------------------------------------------------------
-def test_a_private_message_gets_a_message() -> None:
+def test_it_a_private_message_gets_a_message() -> None:
     assert notice_target(_message()) == NoticeTarget("sendMessage", 42, "de", back_chat=42)
 
 
-def test_a_group_message_addressed_to_the_bot_gets_a_message_in_the_group() -> None:
+def test_it_a_group_message_addressed_to_the_bot_gets_a_message_in_the_group() -> None:
     assert notice_target(_message("supergroup", addressed=True)) == NoticeTarget(
         "sendMessage", -100, "de", back_chat=-100
     )
 
 
-def test_a_group_message_not_addressed_to_the_bot_gets_nothing() -> None:
+def test_it_a_group_message_not_addressed_to_the_bot_gets_nothing() -> None:
     assert notice_target(_message("group", addressed=False)) is None
 
 
-def test_a_button_press_gets_a_callback_answer() -> None:
+def test_it_a_button_press_gets_a_callback_answer() -> None:
     meta = {"type": "callback_query", "callback_query_id": "77", "user": {"id": 42}, "chat": {"id": 42}}
     assert notice_target(meta) == NoticeTarget("answerCallbackQuery", 42, "", "77")
 
 
-def test_an_inline_query_gets_an_empty_answer() -> None:
+def test_it_an_inline_query_gets_an_empty_answer() -> None:
     meta = {"type": "inline_query", "inline_query_id": "99", "user": {"id": 42, "language_code": "es"}}
     assert notice_target(meta) == NoticeTarget("answerInlineQuery", 42, "es", "99")
 
 
 @pytest.mark.parametrize("kind", ["channel_post", "my_chat_member", "message_reaction", "poll", "edited_message"])
-def test_other_updates_get_nothing(kind: str) -> None:
+def test_it_other_updates_get_nothing(kind: str) -> None:
     assert notice_target({**_message(), "type": kind}) is None
 
 
 # --- in which language -------------------------------------------------------------------
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_there_is_a_default_notice_in_each_language(language: str) -> None:
+def test_it_there_is_a_default_notice_in_each_language(language: str) -> None:
     assert notice_text(language=language, owner_texts={}, default_language="en") == DEFAULT_NOTICES[language]
 
 
-def test_the_defaults_are_distinct_translations() -> None:
+def test_it_the_defaults_are_distinct_translations() -> None:
     assert len(set(DEFAULT_NOTICES.values())) == len(DEFAULT_NOTICES) >= 13
 
 
-def test_a_regional_tag_uses_its_language() -> None:
+def test_it_a_regional_tag_uses_its_language() -> None:
     assert notice_text(language="pt-BR", owner_texts={}, default_language="en") == DEFAULT_NOTICES["pt"]
 
 
-def test_the_owners_text_wins_for_its_language() -> None:
+def test_it_the_owners_text_wins_for_its_language() -> None:
     texts = {"de": "Kurz weg!"}
     assert notice_text(language="de-AT", owner_texts=texts, default_language="en") == "Kurz weg!"
 
 
-def test_an_unknown_language_falls_back_to_the_owners_default() -> None:
+def test_it_an_unknown_language_falls_back_to_the_owners_default() -> None:
     texts = {"es": "Volvemos pronto"}
     assert notice_text(language="ja", owner_texts=texts, default_language="es") == "Volvemos pronto"
 
 
-def test_no_language_at_all_falls_back_to_the_owners_default_in_our_words() -> None:
+def test_it_no_language_at_all_falls_back_to_the_owners_default_in_our_words() -> None:
     assert notice_text(language="", owner_texts={}, default_language="fr") == DEFAULT_NOTICES["fr"]
 
 
@@ -140,14 +140,14 @@ def test_it_answers_an_inline_query_with_no_results_and_the_notice(standin: Stan
 
 
 @pytest.mark.django_db
-def test_a_chat_is_told_once_per_cooldown(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_a_chat_is_told_once_per_cooldown(standin: StandIn, tg: Any, bot: Bot) -> None:
     assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "sent"
     assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "cooldown"
     assert len(_sent(standin, tg)) == 1
 
 
 @pytest.mark.django_db
-def test_owners_can_turn_notices_off(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_owners_can_turn_notices_off(standin: StandIn, tg: Any, bot: Bot) -> None:
     bot.notices_enabled = False
     bot.save()
     assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "off"
@@ -155,13 +155,13 @@ def test_owners_can_turn_notices_off(standin: StandIn, tg: Any, bot: Bot) -> Non
 
 
 @pytest.mark.django_db
-def test_a_manual_mode_bot_sends_no_notice(owner, standin: StandIn) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_manual_mode_bot_sends_no_notice(owner, standin: StandIn) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, token=None, telegram_id=None)
     assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "off"
 
 
 @pytest.mark.django_db
-def test_a_user_who_blocked_the_bot_is_not_asked_again(standin: StandIn, tg: Any, bot: Bot, settings: Any) -> None:
+def test_it_a_user_who_blocked_the_bot_is_not_asked_again(standin: StandIn, tg: Any, bot: Bot, settings: Any) -> None:
     settings.NOTICE_COOLDOWN_SECONDS = 0
     standin.block_chat(tg.token, 42)
     assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time()) == "refused"
@@ -170,7 +170,7 @@ def test_a_user_who_blocked_the_bot_is_not_asked_again(standin: StandIn, tg: Any
 
 
 @pytest.mark.django_db
-def test_a_revoked_token_marks_the_bot_and_asks_the_owner_for_a_new_one(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_a_revoked_token_marks_the_bot_and_asks_the_owner_for_a_new_one(standin: StandIn, tg: Any, bot: Bot) -> None:
     standin.revoke(tg.token)
     target = NoticeTarget("sendMessage", 42, "en").as_json()
     assert notice_send_task.apply(args=(bot.id, target, time.time())).result == "token_revoked"
@@ -181,7 +181,7 @@ def test_a_revoked_token_marks_the_bot_and_asks_the_owner_for_a_new_one(standin:
 
 
 @pytest.mark.django_db
-def test_a_notice_is_not_sent_once_the_bot_delivered_again(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_a_notice_is_not_sent_once_the_bot_delivered_again(standin: StandIn, tg: Any, bot: Bot) -> None:
     failed_at = time.time()
     delivered_mark(bot_id=bot.id, at=failed_at + 1)  # a later update went through before the notice left
     assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=failed_at) == "stale"
@@ -189,7 +189,7 @@ def test_a_notice_is_not_sent_once_the_bot_delivered_again(standin: StandIn, tg:
 
 
 @pytest.mark.django_db
-def test_a_notice_is_not_sent_once_the_endpoint_recovered(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_a_notice_is_not_sent_once_the_endpoint_recovered(standin: StandIn, tg: Any, bot: Bot) -> None:
     failed_at = time.time()
     Bot.objects.filter(id=bot.id).update(endpoint_recovered_at=datetime.fromtimestamp(failed_at + 5, tz=UTC))
     assert notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=failed_at) == "stale"
@@ -197,7 +197,7 @@ def test_a_notice_is_not_sent_once_the_endpoint_recovered(standin: StandIn, tg: 
 
 
 @pytest.mark.django_db
-def test_a_rate_limit_is_raised_for_a_later_retry(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_a_rate_limit_is_raised_for_a_later_retry(standin: StandIn, tg: Any, bot: Bot) -> None:
     standin.rate_limit(tg.token, "sendMessage", retry_after=3)
     with pytest.raises(RateLimited) as caught:
         notice_send(bot_id=bot.id, target=NoticeTarget("sendMessage", 42, "en"), failed_at=time.time())
@@ -205,7 +205,7 @@ def test_a_rate_limit_is_raised_for_a_later_retry(standin: StandIn, tg: Any, bot
 
 
 @pytest.mark.django_db
-def test_the_task_asks_to_be_retried_after_the_rate_limit(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_the_task_asks_to_be_retried_after_the_rate_limit(standin: StandIn, tg: Any, bot: Bot) -> None:
     from celery.exceptions import Retry
 
     standin.rate_limit(tg.token, "sendMessage", retry_after=9)
@@ -215,7 +215,7 @@ def test_the_task_asks_to_be_retried_after_the_rate_limit(standin: StandIn, tg: 
 
 
 @pytest.mark.django_db
-def test_a_retried_notice_is_sent_although_it_took_the_cooldown_itself(standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_a_retried_notice_is_sent_although_it_took_the_cooldown_itself(standin: StandIn, tg: Any, bot: Bot) -> None:
     from celery.exceptions import Retry
 
     target, failed_at = NoticeTarget("sendMessage", 42, "en").as_json(), time.time()

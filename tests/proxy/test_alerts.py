@@ -50,7 +50,7 @@ def fail(client: Client, bot: Bot, endpoint: Endpoint, *update_ids: int) -> None
         assert post(client, bot, body=update(update_id)).status_code == 502
 
 
-def test_the_owners_are_emailed_once_when_the_endpoint_starts_failing(
+def test_it_the_owners_are_emailed_once_when_the_endpoint_starts_failing(
     client: Client, bot: Bot, endpoint: Endpoint
 ) -> None:
     fail(client, bot, endpoint, 1, 2)
@@ -61,7 +61,7 @@ def test_the_owners_are_emailed_once_when_the_endpoint_starts_failing(
     assert "failing" in message.subject
 
 
-def test_the_alert_says_what_failed_and_never_what_users_wrote(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_the_alert_says_what_failed_and_never_what_users_wrote(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     fail(client, bot, endpoint, 1, 2, 3)
     body = alerts_send()[0].body
     assert "error status (your endpoint answered 500), 3 times in a row" in body
@@ -73,7 +73,7 @@ def test_the_alert_says_what_failed_and_never_what_users_wrote(client: Client, b
     assert str(bot.upstream_url) not in body
 
 
-def test_the_bot_is_marked_failing_then_active_again(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_the_bot_is_marked_failing_then_active_again(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     fail(client, bot, endpoint, 1, 2, 3)
     bot.refresh_from_db()
     assert (bot.status, bot.shown_status) == (Bot.Status.ACTIVE, Bot.Status.FAILING)
@@ -83,7 +83,7 @@ def test_the_bot_is_marked_failing_then_active_again(client: Client, bot: Bot, e
     assert (bot.shown_status, bot.endpoint_failing_since) == (Bot.Status.ACTIVE, None)
 
 
-def test_the_owners_are_emailed_once_when_it_recovers_with_what_was_held_back(
+def test_it_the_owners_are_emailed_once_when_it_recovers_with_what_was_held_back(
     client: Client, bot: Bot, endpoint: Endpoint
 ) -> None:
     fail(client, bot, endpoint, 1, 1, 2, 2, 3, 3)  # Telegram retries each update
@@ -98,7 +98,7 @@ def test_the_owners_are_emailed_once_when_it_recovers_with_what_was_held_back(
     assert "It was failing for" in recovered.body
 
 
-def test_a_success_between_failures_restarts_the_count(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_success_between_failures_restarts_the_count(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     fail(client, bot, endpoint, 1, 2)
     endpoint.reply = Reply(200)
     post(client, bot, body=update(3))
@@ -106,7 +106,7 @@ def test_a_success_between_failures_restarts_the_count(client: Client, bot: Bot,
     assert alerts_send() == []
 
 
-def test_a_new_outage_after_recovery_alerts_again(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_new_outage_after_recovery_alerts_again(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     fail(client, bot, endpoint, 1, 2, 3)
     endpoint.reply = Reply(200)
     post(client, bot, body=update(4))
@@ -114,7 +114,7 @@ def test_a_new_outage_after_recovery_alerts_again(client: Client, bot: Bot, endp
     assert [("failing" in m.subject) for m in alerts_send()] == [True, False, True]
 
 
-def test_the_user_is_told_once_per_update_however_often_telegram_retries(
+def test_it_the_user_is_told_once_per_update_however_often_telegram_retries(
     client: Client, bot: Bot, endpoint: Endpoint, standin: StandIn, tg: Any, settings: Any
 ) -> None:
     settings.NOTICE_COOLDOWN_SECONDS = 0
@@ -124,7 +124,7 @@ def test_the_user_is_told_once_per_update_however_often_telegram_retries(
     assert call.params["text"].startswith("El bot")
 
 
-def test_a_chat_is_told_once_per_cooldown_across_updates(
+def test_it_a_chat_is_told_once_per_cooldown_across_updates(
     client: Client, bot: Bot, endpoint: Endpoint, standin: StandIn, tg: Any
 ) -> None:
     standin.add_chat(tg.token, {"id": 42, "type": "private"})
@@ -132,19 +132,21 @@ def test_a_chat_is_told_once_per_cooldown_across_updates(
     assert len(standin.calls(tg.token, "sendMessage")) == 1
 
 
-def test_no_one_is_told_while_the_endpoint_works(client: Client, bot: Bot, standin: StandIn, tg: Any) -> None:
+def test_it_no_one_is_told_while_the_endpoint_works(client: Client, bot: Bot, standin: StandIn, tg: Any) -> None:
     post(client, bot, body=update(1))
     assert standin.calls(tg.token) == []
 
 
-def test_an_owner_without_email_gets_nothing_and_nothing_breaks(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_an_owner_without_email_gets_nothing_and_nothing_breaks(
+    client: Client, bot: Bot, endpoint: Endpoint
+) -> None:
     Membership.objects.filter(role=Membership.Role.OWNER).update(role=Membership.Role.MEMBER)
     get_user_model().objects.update(email="")
     fail(client, bot, endpoint, 1, 2, 3)
     assert alerts_send() == []
 
 
-def test_a_manual_mode_bot_waiting_for_updates_is_marked_failing(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_manual_mode_bot_waiting_for_updates_is_marked_failing(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, mode=Bot.Mode.MANUAL, status=Bot.Status.WAITING, token=None, upstream_url=endpoint.url)
     fail(client, bot, endpoint, 1, 2, 3)
     bot.refresh_from_db()
@@ -196,7 +198,7 @@ def test_it_sends_one_email_of_each_kind_when_redis_is_flushed_in_the_outage(
     assert kinds(alerts_send()) == ["failing", "recovered"]
 
 
-def test_a_later_outage_is_alerted_after_a_restart_and_a_flush(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_later_outage_is_alerted_after_a_restart_and_a_flush(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     from django.core.cache import cache
 
     fail(client, bot, endpoint, 1, 2, 3)
@@ -210,7 +212,7 @@ def test_a_later_outage_is_alerted_after_a_restart_and_a_flush(client: Client, b
     assert kinds(alerts_send()) == ["failing", "recovered", "failing"]
 
 
-def test_a_recovery_whose_side_work_was_lost_is_asked_for_again_by_the_next_update(
+def test_it_a_recovery_whose_side_work_was_lost_is_asked_for_again_by_the_next_update(
     client: Client, bot: Bot, endpoint: Endpoint
 ) -> None:
     from unittest import mock
@@ -227,7 +229,7 @@ def test_a_recovery_whose_side_work_was_lost_is_asked_for_again_by_the_next_upda
     assert kinds(alerts_send()) == ["failing", "recovered"]
 
 
-def test_a_failing_bots_updates_in_one_second_ask_for_its_recovery_once(
+def test_it_a_failing_bots_updates_in_one_second_ask_for_its_recovery_once(
     client: Client, bot: Bot, endpoint: Endpoint
 ) -> None:
     from unittest import mock

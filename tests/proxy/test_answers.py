@@ -52,7 +52,7 @@ def test_it_forwards_a_body_that_arrived_whole(bot: Bot, endpoint: Endpoint) -> 
     assert [r.body for r in endpoint.received] == [UPDATE]
 
 
-def test_routes_that_cannot_load_answer_503_not_unknown_bot(
+def test_it_routes_that_cannot_load_answer_503_not_unknown_bot(
     client: Client, bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def database_away() -> Any:
@@ -64,7 +64,7 @@ def test_routes_that_cannot_load_answer_503_not_unknown_bot(
     assert response["Retry-After"] == "7"
 
 
-def test_an_unknown_bot_looked_up_while_the_database_is_away_is_503(
+def test_it_an_unknown_bot_looked_up_while_the_database_is_away_is_503(
     client: Client, bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     routes.table.load()
@@ -73,7 +73,7 @@ def test_an_unknown_bot_looked_up_while_the_database_is_away_is_503(
     assert (response.status_code, response["Retry-After"]) == (503, "7")
 
 
-def test_a_bot_whose_secrets_do_not_decrypt_is_off_alone(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_bot_whose_secrets_do_not_decrypt_is_off_alone(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     broken, fine = (bot_make(owner.tenant, upstream_url=endpoint.url) for _ in range(2))
     secret = str(broken.proxy_secret)
     with connection.cursor() as cursor:  # sealed under a key that is no longer configured
@@ -84,7 +84,7 @@ def test_a_bot_whose_secrets_do_not_decrypt_is_off_alone(owner, client: Client, 
     assert str(broken.uuid) in routes.table.unreadable
 
 
-def test_a_502_writes_one_line_not_djangos_too(
+def test_it_a_502_writes_one_line_not_djangos_too(
     client: Client, bot: Bot, endpoint: Endpoint, caplog: pytest.LogCaptureFixture
 ) -> None:
     endpoint.reply = Reply(500)
@@ -104,7 +104,7 @@ def test_a_502_writes_one_line_not_djangos_too(
         ("post", "/proxy/bot/not-a-uuid", 404, "path"),
     ],
 )
-def test_every_refusal_has_its_line(
+def test_it_every_refusal_has_its_line(
     client: Client, bot: Bot, caplog: pytest.LogCaptureFixture, method: str, path: str, status: int, reason: str
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -117,7 +117,7 @@ def test_every_refusal_has_its_line(
     assert len(lines) == 1
 
 
-def test_a_junk_flood_is_summarised(client: Client, bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+def test_it_a_junk_flood_is_summarised(client: Client, bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     for _ in range(200):
         post(client, bot, secret="guess")
@@ -127,7 +127,7 @@ def test_a_junk_flood_is_summarised(client: Client, bot: Bot, caplog: pytest.Log
     assert f"proxy_rejected_summary reason=secret count=200 not_logged={200 - rejects_module.DETAILED}" in lines[-1]
 
 
-def test_our_forwards_are_marked_and_one_that_comes_back_is_refused(
+def test_it_our_forwards_are_marked_and_one_that_comes_back_is_refused(
     client: Client, bot: Bot, endpoint: Endpoint
 ) -> None:
     post(client, bot)
@@ -136,7 +136,7 @@ def test_our_forwards_are_marked_and_one_that_comes_back_is_refused(
     assert len(endpoint.received) == 1
 
 
-def test_a_tenant_past_its_rate_gets_429_with_retry_after(
+def test_it_a_tenant_past_its_rate_gets_429_with_retry_after(
     owner,
     client: Client,
     bot: Bot,

@@ -53,18 +53,18 @@ def tell(bot: Bot, chat_id: int = 42, language: str = "pt-BR") -> str:
     return notice_send(bot_id=bot.id, target=target, failed_at=time.time())
 
 
-def test_there_is_a_default_in_each_language_of_the_notices() -> None:
+def test_it_there_is_a_default_in_each_language_of_the_notices() -> None:
     assert set(BACK_DEFAULTS) == set(DEFAULT_NOTICES) >= set(LANGUAGES)
     assert len(set(BACK_DEFAULTS.values())) == len(BACK_DEFAULTS)
 
 
-def test_a_told_chat_is_owed_one_message(bot: Bot) -> None:
+def test_it_a_told_chat_is_owed_one_message(bot: Bot) -> None:
     assert tell(bot) == "sent"
     assert back_claim(bot_id=bot.id, chat_id=42) == "pt-BR"
     assert back_claim(bot_id=bot.id, chat_id=42) is None
 
 
-def test_telling_a_user_marks_the_bot_for_the_proxy(bot: Bot) -> None:
+def test_it_telling_a_user_marks_the_bot_for_the_proxy(bot: Bot) -> None:
     tell(bot)
     bot.refresh_from_db()
     assert bot.users_told_at is not None
@@ -72,13 +72,13 @@ def test_telling_a_user_marks_the_bot_for_the_proxy(bot: Bot) -> None:
     assert table.get(str(bot.uuid)).back_until > time.time()  # type: ignore[union-attr]
 
 
-def test_nothing_is_owed_when_it_is_off(bot: Bot) -> None:
+def test_it_nothing_is_owed_when_it_is_off(bot: Bot) -> None:
     Bot.objects.filter(id=bot.id).update(back_enabled=False)
     tell(bot)
     assert back_claim(bot_id=bot.id, chat_id=42) is None
 
 
-def test_the_proxy_says_it_is_back_once_when_an_update_goes_through(
+def test_it_the_proxy_says_it_is_back_once_when_an_update_goes_through(
     client: Client, standin: StandIn, tg: Any, bot: Bot
 ) -> None:
     tell(bot)
@@ -88,7 +88,7 @@ def test_the_proxy_says_it_is_back_once_when_an_update_goes_through(
     assert sent(standin, tg) == [(42, DEFAULT_NOTICES["pt"]), (42, BACK_DEFAULTS["pt"])]
 
 
-def test_the_owners_text_wins(client: Client, standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_the_owners_text_wins(client: Client, standin: StandIn, tg: Any, bot: Bot) -> None:
     Bot.objects.filter(id=bot.id).update(back_texts={"pt": "Voltamos!"})
     tell(bot)
     table.reset()
@@ -96,7 +96,9 @@ def test_the_owners_text_wins(client: Client, standin: StandIn, tg: Any, bot: Bo
     assert sent(standin, tg)[-1] == (42, "Voltamos!")
 
 
-def test_a_failed_update_says_nothing(client: Client, standin: StandIn, tg: Any, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_failed_update_says_nothing(
+    client: Client, standin: StandIn, tg: Any, bot: Bot, endpoint: Endpoint
+) -> None:
     tell(bot)
     table.reset()
     endpoint.reply = Reply(500)
@@ -104,7 +106,7 @@ def test_a_failed_update_says_nothing(client: Client, standin: StandIn, tg: Any,
     assert len(sent(standin, tg)) == 1  # the notice only
 
 
-def test_a_chat_nobody_told_hears_nothing(client: Client, standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_a_chat_nobody_told_hears_nothing(client: Client, standin: StandIn, tg: Any, bot: Bot) -> None:
     standin.add_chat(tg.token, {"id": 43, "type": "private"})
     tell(bot, chat_id=43)
     table.reset()
@@ -112,7 +114,7 @@ def test_a_chat_nobody_told_hears_nothing(client: Client, standin: StandIn, tg: 
     assert len(sent(standin, tg)) == 1
 
 
-def test_a_user_who_blocked_the_bot_is_not_written_to(client: Client, standin: StandIn, tg: Any, bot: Bot) -> None:
+def test_it_a_user_who_blocked_the_bot_is_not_written_to(client: Client, standin: StandIn, tg: Any, bot: Bot) -> None:
     tell(bot)
     table.reset()
     standin.block_chat(tg.token, 42)
@@ -121,14 +123,14 @@ def test_a_user_who_blocked_the_bot_is_not_written_to(client: Client, standin: S
     assert [c.error_code for c in calls] == [None, 403]
 
 
-def test_a_language_without_an_owner_text_falls_back_like_the_notices() -> None:
+def test_it_a_language_without_an_owner_text_falls_back_like_the_notices() -> None:
     text = notice_text(language="ja", owner_texts={"es": "¡Volvimos!"}, default_language="es", defaults=BACK_DEFAULTS)
     assert text == "¡Volvimos!"
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_through_telegram_each_outage_ends_with_one_message_per_told_chat(
+def test_it_through_telegram_each_outage_ends_with_one_message_per_told_chat(
     owner: Party, standin: StandIn, live_server: Any, settings: Any, proxy_threads: None
 ) -> None:
     from botpresto.bots import services
@@ -167,7 +169,7 @@ def _message(chat_id: int, language: str) -> dict[str, Any]:
     return {"message": {"message_id": 1, "date": int(time.time()), "chat": chat, "from": user, "text": "hi"}}
 
 
-def test_the_api_turns_it_on_and_shows_it(owner: Party, bot: Bot) -> None:
+def test_it_the_api_turns_it_on_and_shows_it(owner: Party, bot: Bot) -> None:
     Bot.objects.filter(id=bot.id).update(back_enabled=False)
     response = owner.api().patch(
         f"/api/v1/bots/{bot.uuid}/", {"back_enabled": True, "back_texts": {"es": "¡Volvimos!"}}, format="json"

@@ -47,7 +47,7 @@ def attempts(standin: StandIn, token: str) -> list[Any]:
 
 
 # --- frameworks ---------------------------------------------------------------------------
-def test_an_aiogram_reply_reaches_telegram_and_is_executed(owner: Party, standin: StandIn, proxy_live: Any) -> None:
+def test_it_an_aiogram_reply_reaches_telegram_and_is_executed(owner: Party, standin: StandIn, proxy_live: Any) -> None:
     tg = standin.add_bot(username="aio_bot")
     with aiogram_endpoint(standin.url, tg.token, SECRET) as endpoint:
         bot = connect(owner, tg.token)
@@ -61,7 +61,9 @@ def test_an_aiogram_reply_reaches_telegram_and_is_executed(owner: Party, standin
     assert len(endpoint["bodies"]) == 1
 
 
-def test_python_telegram_bot_accepts_what_the_proxy_forwards(owner: Party, standin: StandIn, proxy_live: Any) -> None:
+def test_it_python_telegram_bot_accepts_what_the_proxy_forwards(
+    owner: Party, standin: StandIn, proxy_live: Any
+) -> None:
     tg = standin.add_bot(username="ptb_bot")
     with ptb_endpoint(standin.url, tg.token, SECRET) as endpoint:
         connect(owner, tg.token)
@@ -79,7 +81,7 @@ def raw_bot(owner: Party, standin: StandIn, proxy_live: Any, endpoint: Endpoint)
     return tg, connect(owner, tg.token)
 
 
-def test_bytes_in_equal_bytes_out_both_ways(standin: StandIn, raw_bot: tuple[Any, Bot], endpoint: Endpoint) -> None:
+def test_it_bytes_in_equal_bytes_out_both_ways(standin: StandIn, raw_bot: tuple[Any, Bot], endpoint: Endpoint) -> None:
     tg, _ = raw_bot
     reply = b'{"method":"sendMessage","chat_id":42,"text":"\xc3\xa9t\xc3\xa9 \xf0\x9f\x8c\x9e"}'
     endpoint.reply = Reply(200, reply, {"Content-Type": "application/json; charset=utf-8"})
@@ -93,7 +95,7 @@ def test_bytes_in_equal_bytes_out_both_ways(standin: StandIn, raw_bot: tuple[Any
     assert standin.calls(tg.token, "sendMessage")[0].params["text"] == "\u00e9t\u00e9 \U0001f31e"
 
 
-def test_a_wrong_secret_is_refused_and_not_forwarded(raw_bot: tuple[Any, Bot], endpoint: Endpoint) -> None:
+def test_it_a_wrong_secret_is_refused_and_not_forwarded(raw_bot: tuple[Any, Bot], endpoint: Endpoint) -> None:
     _, bot = raw_bot
     response = requests.post(
         bot.proxy_url, data=b'{"update_id":1}', headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}, timeout=5
@@ -103,7 +105,7 @@ def test_a_wrong_secret_is_refused_and_not_forwarded(raw_bot: tuple[Any, Bot], e
 
 
 # --- outages ------------------------------------------------------------------------------
-def test_an_outage_loses_nothing_and_the_user_is_told_once_in_their_language(
+def test_it_an_outage_loses_nothing_and_the_user_is_told_once_in_their_language(
     standin: StandIn, raw_bot: tuple[Any, Bot], endpoint: Endpoint
 ) -> None:
     tg, _ = raw_bot
@@ -127,7 +129,7 @@ def test_an_outage_loses_nothing_and_the_user_is_told_once_in_their_language(
     assert len(standin.calls(tg.token, "sendMessage")) == 1
 
 
-def test_a_410_never_reaches_telegram(owner: Party, proxy_live: Any, endpoint: Endpoint, settings: Any) -> None:
+def test_it_a_410_never_reaches_telegram(owner: Party, proxy_live: Any, endpoint: Endpoint, settings: Any) -> None:
     standin = StandIn(retry_base_delay=0.02, retry_max_delay=0.05, gone_after=0.2).start()
     settings.TELEGRAM_API_URL = standin.url
     try:
@@ -142,7 +144,7 @@ def test_a_410_never_reaches_telegram(owner: Party, proxy_live: Any, endpoint: E
         standin.stop()
 
 
-def test_a_hanging_endpoint_does_not_block_another_bot(
+def test_it_a_hanging_endpoint_does_not_block_another_bot(
     owner: Party, standin: StandIn, proxy_live: Any, settings: Any
 ) -> None:
     settings.PROXY_READ_TIMEOUT = 5
@@ -168,7 +170,7 @@ def test_a_hanging_endpoint_does_not_block_another_bot(
         healthy.stop()
 
 
-def test_updates_still_flow_with_redis_stopped(
+def test_it_updates_still_flow_with_redis_stopped(
     standin: StandIn, raw_bot: tuple[Any, Bot], endpoint: Endpoint, settings: Any
 ) -> None:
     from tests.proxy.endpoints import closed_port

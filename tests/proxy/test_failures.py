@@ -30,20 +30,20 @@ def _error() -> str | None:
     return record["outcome"]["error"]
 
 
-def test_a_refused_connection_answers_502_with_retry_after(owner, client: Client) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_refused_connection_answers_502_with_retry_after(owner, client: Client) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, upstream_url=f"http://127.0.0.1:{closed_port()}/hook")
     response = post(client, bot)
     assert (response.status_code, response["Retry-After"]) == (502, "7")
     assert _error() == "connect"
 
 
-def test_an_unknown_host_answers_502(owner, client: Client) -> None:  # type: ignore[no-untyped-def]
+def test_it_an_unknown_host_answers_502(owner, client: Client) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, upstream_url="http://no-such-host.invalid/hook")
     assert post(client, bot).status_code == 502
     assert _error() == "dns"
 
 
-def test_a_timeout_answers_504_with_retry_after(client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_timeout_answers_504_with_retry_after(client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
     settings.PROXY_READ_TIMEOUT = 0.2
     endpoint.reply = Reply(200, b"{}", delay=2)
     response = post(client, bot)
@@ -52,7 +52,7 @@ def test_a_timeout_answers_504_with_retry_after(client: Client, bot: Bot, endpoi
 
 
 @pytest.mark.parametrize("status", [500, 503, 400, 403, 404])
-def test_an_error_status_answers_502_so_telegram_retries(
+def test_it_an_error_status_answers_502_so_telegram_retries(
     client: Client, bot: Bot, endpoint: Endpoint, status: int
 ) -> None:
     endpoint.reply = Reply(status, b"oops", {"Content-Type": "text/plain"})
@@ -62,14 +62,14 @@ def test_an_error_status_answers_502_so_telegram_retries(
     assert (record["outcome"]["error"], record["outcome"]["upstream_status"]) == ("http_status", status)
 
 
-def test_a_410_never_reaches_telegram(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_410_never_reaches_telegram(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     endpoint.reply = Reply(410, b"gone")
     assert post(client, bot).status_code == 502
     assert _error() == "gone"
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
-def test_a_redirect_is_not_followed_and_counts_as_a_failure(
+def test_it_a_redirect_is_not_followed_and_counts_as_a_failure(
     client: Client, bot: Bot, endpoint: Endpoint, status: int
 ) -> None:
     endpoint.reply = Reply(status, headers={"Location": endpoint.url + "/elsewhere"})
@@ -80,19 +80,19 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(
     assert _error() == "redirect"
 
 
-def test_the_endpoints_own_429_is_relayed_as_it_is(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_the_endpoints_own_429_is_relayed_as_it_is(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     endpoint.reply = Reply(429, b'{"ok":false}', {"Retry-After": "30", "Content-Type": "application/json"})
     response = post(client, bot)
     assert (response.status_code, response["Retry-After"], response.content) == (429, "30", b'{"ok":false}')
 
 
-def test_a_429_without_retry_after_gets_ours(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_429_without_retry_after_gets_ours(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     endpoint.reply = Reply(429)
     response = post(client, bot)
     assert (response.status_code, response["Retry-After"]) == (502, "7")
 
 
-def test_a_failure_is_logged_with_kind_status_and_latency(
+def test_it_a_failure_is_logged_with_kind_status_and_latency(
     client: Client, bot: Bot, endpoint: Endpoint, caplog: pytest.LogCaptureFixture
 ) -> None:
     endpoint.reply = Reply(500, b"secret stack trace")
@@ -102,7 +102,9 @@ def test_a_failure_is_logged_with_kind_status_and_latency(
     assert "secret stack trace" not in caplog.text
 
 
-def test_forwards_past_the_per_bot_cap_get_503_at_once(client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
+def test_it_forwards_past_the_per_bot_cap_get_503_at_once(
+    client: Client, bot: Bot, endpoint: Endpoint, settings
+) -> None:  # type: ignore[no-untyped-def]
     from proxy.guards import in_flight
 
     settings.PROXY_MAX_IN_FLIGHT_PER_BOT = 2
@@ -114,7 +116,7 @@ def test_forwards_past_the_per_bot_cap_get_503_at_once(client: Client, bot: Bot,
     assert _error() == "overload"
 
 
-def test_the_cap_is_per_bot(owner, client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
+def test_it_the_cap_is_per_bot(owner, client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
     from proxy.guards import in_flight
 
     settings.PROXY_MAX_IN_FLIGHT_PER_BOT = 1
@@ -161,20 +163,20 @@ def tls_endpoint() -> Endpoint:  # type: ignore[misc]
     server.stop()
 
 
-def test_an_unverifiable_certificate_is_a_tls_failure(owner, client: Client, tls_endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_it_an_unverifiable_certificate_is_a_tls_failure(owner, client: Client, tls_endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, upstream_url=tls_endpoint.url)
     assert post(client, bot).status_code == 502
     assert _error() == "tls"
     assert tls_endpoint.received == []
 
 
-def test_the_owners_uploaded_certificate_is_trusted(owner, client: Client, tls_endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_it_the_owners_uploaded_certificate_is_trusted(owner, client: Client, tls_endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, upstream_url=tls_endpoint.url, certificate=tls_endpoint.pem)  # type: ignore[attr-defined]
     assert post(client, bot).status_code == 200
     assert len(tls_endpoint.received) == 1
 
 
-def test_an_uploaded_certificate_trusts_only_that_endpoint(owner, client: Client, tls_endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_it_an_uploaded_certificate_trusts_only_that_endpoint(owner, client: Client, tls_endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     other_pem, _ = _self_signed()
     bot = bot_make(owner.tenant, upstream_url=tls_endpoint.url, certificate=other_pem)
     assert post(client, bot).status_code == 502

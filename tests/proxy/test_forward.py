@@ -91,41 +91,41 @@ def test_it_accepts_the_uuid_in_upper_case(client: Client, bot: Bot, endpoint: E
     assert response.status_code == 200
 
 
-def test_a_wrong_secret_is_refused_and_nothing_forwarded(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_wrong_secret_is_refused_and_nothing_forwarded(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     assert post(client, bot, secret="wrong").status_code == 401
     assert endpoint.received == []
 
 
-def test_a_missing_secret_is_refused(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_missing_secret_is_refused(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     response = client.post(f"/proxy/bot/{bot.uuid}", data=UPDATE, content_type="application/json")
     assert response.status_code == 401
     assert endpoint.received == []
 
 
-def test_a_refusal_is_logged_without_the_secret(client: Client, bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+def test_it_a_refusal_is_logged_without_the_secret(client: Client, bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     post(client, bot, secret="wrong-guess")
     assert f"proxy_rejected reason=secret bot={bot.uuid} source=127.0.0.1" in caplog.text
     assert "wrong-guess" not in caplog.text
 
 
-def test_another_bots_secret_is_refused(owner, client: Client, bot: Bot) -> None:  # type: ignore[no-untyped-def]
+def test_it_another_bots_secret_is_refused(owner, client: Client, bot: Bot) -> None:  # type: ignore[no-untyped-def]
     other = bot_make(owner.tenant)
     assert post(client, bot, secret=str(other.proxy_secret)).status_code == 401
 
 
-def test_a_body_over_the_limit_is_refused(client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_body_over_the_limit_is_refused(client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
     settings.PROXY_MAX_BODY_BYTES = 2048
     assert post(client, bot, body=b"x" * 2049).status_code == 413
     assert endpoint.received == []
 
 
-def test_a_body_at_the_limit_is_forwarded(client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_body_at_the_limit_is_forwarded(client: Client, bot: Bot, endpoint: Endpoint, settings) -> None:  # type: ignore[no-untyped-def]
     settings.PROXY_MAX_BODY_BYTES = 2048
     assert post(client, bot, body=b"x" * 2048).status_code == 200
 
 
 @pytest.mark.parametrize("status", [Bot.Status.DISCONNECTED, Bot.Status.BYPASSED, Bot.Status.WEBHOOK_CHANGED])
-def test_a_stray_update_of_a_bot_that_moved_away_still_reaches_its_endpoint(
+def test_it_a_stray_update_of_a_bot_that_moved_away_still_reaches_its_endpoint(
     owner,
     client: Client,
     endpoint: Endpoint,
@@ -139,7 +139,7 @@ def test_a_stray_update_of_a_bot_that_moved_away_still_reaches_its_endpoint(
 
 
 @pytest.mark.parametrize("status", [Bot.Status.DISCONNECTED, Bot.Status.BYPASSED])
-def test_a_stray_update_the_endpoint_fails_is_kept_by_telegram(
+def test_it_a_stray_update_the_endpoint_fails_is_kept_by_telegram(
     owner,
     client: Client,
     endpoint: Endpoint,
@@ -166,7 +166,7 @@ def test_it_records_the_updates_metadata_once_per_update(client: Client, bot: Bo
     assert "ol\u00e1" not in json.dumps(record, ensure_ascii=False)  # never the text
 
 
-def test_a_body_that_is_not_an_update_is_forwarded_and_recorded_as_malformed(
+def test_it_a_body_that_is_not_an_update_is_forwarded_and_recorded_as_malformed(
     client: Client, bot: Bot, endpoint: Endpoint
 ) -> None:
     assert post(client, bot, body=b"not json").status_code == 200
@@ -175,7 +175,7 @@ def test_a_body_that_is_not_an_update_is_forwarded_and_recorded_as_malformed(
     assert (record["update"], record["malformed"]) == (None, True)
 
 
-def test_an_outsider_cannot_reach_another_tenants_bot_with_its_own_secret(
+def test_it_an_outsider_cannot_reach_another_tenants_bot_with_its_own_secret(
     outsider,
     client: Client,
     bot: Bot,

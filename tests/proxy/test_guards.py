@@ -26,38 +26,38 @@ def source_check(settings: Any) -> Any:
     return settings
 
 
-def test_any_source_is_accepted_by_default(client: Client, bot: Bot) -> None:
+def test_it_any_source_is_accepted_by_default(client: Client, bot: Bot) -> None:
     assert post(client, bot, REMOTE_ADDR="203.0.113.5").status_code == 200
 
 
-def test_a_source_outside_telegrams_ranges_is_refused(
+def test_it_a_source_outside_telegrams_ranges_is_refused(
     client: Client, bot: Bot, endpoint: Endpoint, source_check: Any
 ) -> None:
     assert post(client, bot, REMOTE_ADDR="203.0.113.5").status_code == 403
     assert endpoint.received == []
 
 
-def test_a_source_inside_telegrams_ranges_is_forwarded(client: Client, bot: Bot, source_check: Any) -> None:
+def test_it_a_source_inside_telegrams_ranges_is_forwarded(client: Client, bot: Bot, source_check: Any) -> None:
     assert post(client, bot, REMOTE_ADDR="149.154.167.220").status_code == 200
 
 
-def test_the_ranges_are_configurable(client: Client, bot: Bot, source_check: Any) -> None:
+def test_it_the_ranges_are_configurable(client: Client, bot: Bot, source_check: Any) -> None:
     source_check.PROXY_TELEGRAM_SOURCE_RANGES = ["203.0.113.0/24"]
     assert post(client, bot, REMOTE_ADDR="203.0.113.5").status_code == 200
 
 
-def test_behind_a_load_balancer_its_header_gives_the_source(client: Client, bot: Bot, source_check: Any) -> None:
+def test_it_behind_a_load_balancer_its_header_gives_the_source(client: Client, bot: Bot, source_check: Any) -> None:
     source_check.PROXY_FORWARDED_FOR_HEADER = "X-Forwarded-For"
     ok = post(client, bot, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 91.108.4.10")
     spoofed = post(client, bot, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="91.108.4.10, 1.2.3.4")
     assert (ok.status_code, spoofed.status_code) == (200, 403)
 
 
-def test_the_forwarded_header_is_ignored_unless_configured(client: Client, bot: Bot, source_check: Any) -> None:
+def test_it_the_forwarded_header_is_ignored_unless_configured(client: Client, bot: Bot, source_check: Any) -> None:
     assert post(client, bot, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="91.108.4.10").status_code == 403
 
 
-def test_a_refused_source_is_logged(
+def test_it_a_refused_source_is_logged(
     client: Client, bot: Bot, source_check: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     post(client, bot, REMOTE_ADDR="203.0.113.5")
@@ -65,7 +65,7 @@ def test_a_refused_source_is_logged(
     assert "source=203.0.113.5" in caplog.text
 
 
-def test_the_in_flight_count_goes_back_down(settings: Any) -> None:
+def test_it_the_in_flight_count_goes_back_down(settings: Any) -> None:
     settings.PROXY_MAX_IN_FLIGHT_PER_BOT = 1
     counter = InFlight()
     assert counter.enter(1)

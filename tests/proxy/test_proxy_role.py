@@ -90,7 +90,7 @@ def test_it_forwards_and_relays_through_the_proxy_role(role: dict[str, Any], bot
     assert [r.body for r in endpoint.received] == [UPDATE]
 
 
-def test_the_after_response_work_runs_once_the_answer_is_out(
+def test_it_the_after_response_work_runs_once_the_answer_is_out(
     role: dict[str, Any], bot: Bot, endpoint: Endpoint
 ) -> None:
     buffer._client = None
@@ -102,7 +102,7 @@ def test_the_after_response_work_runs_once_the_answer_is_out(
         time.sleep(0.05)
 
 
-def test_a_body_cut_short_is_never_forwarded(role: dict[str, Any], bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_body_cut_short_is_never_forwarded(role: dict[str, Any], bot: Bot, endpoint: Endpoint) -> None:
     head = (
         f"POST /proxy/bot/{bot.uuid} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"X-Telegram-Bot-Api-Secret-Token: {bot.proxy_secret}\r\nContent-Length: {len(UPDATE)}\r\n\r\n"
@@ -114,7 +114,7 @@ def test_a_body_cut_short_is_never_forwarded(role: dict[str, Any], bot: Bot, end
     assert [r.body for r in endpoint.received] == [UPDATE]
 
 
-def test_slow_clients_do_not_stop_the_updates_of_others(role: dict[str, Any], bot: Bot, endpoint: Endpoint) -> None:
+def test_it_slow_clients_do_not_stop_the_updates_of_others(role: dict[str, Any], bot: Bot, endpoint: Endpoint) -> None:
     sockets = []
     try:
         for n in range(800):  # 400 send their headers slowly, 400 their bodies
@@ -137,7 +137,7 @@ def test_slow_clients_do_not_stop_the_updates_of_others(role: dict[str, Any], bo
     assert len(endpoint.received) == 5
 
 
-def test_a_slow_body_is_refused_after_its_timeout(role: dict[str, Any], bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_slow_body_is_refused_after_its_timeout(role: dict[str, Any], bot: Bot, endpoint: Endpoint) -> None:
     with socket.create_connection(("127.0.0.1", role["port"])) as sock:
         sock.settimeout(10)
         sock.sendall(f"POST /proxy/bot/{bot.uuid} HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n{{".encode())
@@ -146,7 +146,7 @@ def test_a_slow_body_is_refused_after_its_timeout(role: dict[str, Any], bot: Bot
     assert endpoint.received == []
 
 
-def test_a_reload_pauses_nothing(role: dict[str, Any], bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_reload_pauses_nothing(role: dict[str, Any], bot: Bot, endpoint: Endpoint) -> None:
     results: list[tuple[float, int]] = []
     stop = threading.Event()
 

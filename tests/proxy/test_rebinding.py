@@ -46,9 +46,9 @@ def test_it_forwards_to_a_public_address_with_tls_verified_for_the_name(results:
     assert results["good"] == {"status": 200, "error": None, "reached": ["1.2.3.4/hook"]}
 
 
-def test_a_name_rebound_to_loopback_is_refused_at_connect_time(results: dict) -> None:  # type: ignore[type-arg]
+def test_it_a_name_rebound_to_loopback_is_refused_at_connect_time(results: dict) -> None:  # type: ignore[type-arg]
     assert results["rebind"] == {"status": 502, "error": "refused", "reached": []}
 
 
-def test_a_name_with_a_private_and_a_public_address_reaches_only_the_public_one(results: dict) -> None:  # type: ignore[type-arg]
+def test_it_a_name_with_a_private_and_a_public_address_reaches_only_the_public_one(results: dict) -> None:  # type: ignore[type-arg]
     assert results["mixed"] == {"status": 200, "error": None, "reached": ["1.2.3.4/hook"]}

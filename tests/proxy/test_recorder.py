@@ -11,7 +11,7 @@ from tests.proxy.endpoints import closed_port
 pytestmark = pytest.mark.django_db
 
 
-def test_records_gathered_are_written_in_order_in_one_go() -> None:
+def test_it_records_gathered_are_written_in_order_in_one_go() -> None:
     recorder = Recorder()
     for n in range(5):
         recorder.put({"n": n})  # no thread started: they wait for a flush
@@ -20,7 +20,7 @@ def test_records_gathered_are_written_in_order_in_one_go() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_thread_writes_them_without_being_asked() -> None:
+def test_it_the_thread_writes_them_without_being_asked() -> None:
     import time
 
     recorder = Recorder()
@@ -32,7 +32,7 @@ def test_the_thread_writes_them_without_being_asked() -> None:
     assert [r["n"] for r in buffer.records_pop(10)] == [1]
 
 
-def test_a_batch_lost_to_a_dead_buffer_is_counted_record_by_record(settings: Any) -> None:
+def test_it_a_batch_lost_to_a_dead_buffer_is_counted_record_by_record(settings: Any) -> None:
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
     buffer._client = None
     lost = buffer.lost_count()

@@ -37,7 +37,7 @@ def bot(owner, endpoint: Endpoint) -> Bot:  # type: ignore[no-untyped-def]
     return bot_make(owner.tenant, upstream_url=endpoint.url)
 
 
-def test_updates_are_forwarded_and_the_lost_record_counted(
+def test_it_updates_are_forwarded_and_the_lost_record_counted(
     client: Client, bot: Bot, endpoint: Endpoint, redis_down: None
 ) -> None:
     lost = buffer.lost_count()
@@ -46,7 +46,7 @@ def test_updates_are_forwarded_and_the_lost_record_counted(
     assert buffer.lost_count() == lost + 1
 
 
-def test_a_failure_is_still_answered_for_a_retry_and_its_side_work_is_counted_lost(
+def test_it_a_failure_is_still_answered_for_a_retry_and_its_side_work_is_counted_lost(
     client: Client, bot: Bot, endpoint: Endpoint, redis_down: None
 ) -> None:
     endpoint.reply = Reply(500)

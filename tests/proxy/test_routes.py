@@ -33,7 +33,7 @@ def _request(bot: Bot) -> Any:
     )
 
 
-def test_a_forward_makes_no_database_query_before_answering(
+def test_it_a_forward_makes_no_database_query_before_answering(
     bot: Bot, endpoint: Endpoint, django_assert_num_queries: Any
 ) -> None:
     table.load()
@@ -44,7 +44,7 @@ def test_a_forward_makes_no_database_query_before_answering(
     response.close()  # the server's close() runs the after-response work
 
 
-def test_the_after_response_work_waits_for_close(bot: Bot, endpoint: Endpoint) -> None:
+def test_it_the_after_response_work_waits_for_close(bot: Bot, endpoint: Endpoint) -> None:
     from analytics import buffer
 
     table.load()
@@ -56,7 +56,9 @@ def test_the_after_response_work_waits_for_close(bot: Bot, endpoint: Endpoint) -
     assert buffer.buffer_length() == 1
 
 
-def test_secrets_are_decrypted_once_not_per_update(client: Client, bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_secrets_are_decrypted_once_not_per_update(
+    client: Client, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     post(client, bot)
     opened = []
     real_open = KeyRing.open
@@ -66,7 +68,7 @@ def test_secrets_are_decrypted_once_not_per_update(client: Client, bot: Bot, mon
     assert opened == []
 
 
-def test_an_unknown_uuid_is_looked_up_once_then_remembered(client: Client, django_assert_num_queries: Any) -> None:
+def test_it_an_unknown_uuid_is_looked_up_once_then_remembered(client: Client, django_assert_num_queries: Any) -> None:
     table.load()
     url = "/proxy/bot/0b7a3e52-1111-4222-8333-444455556666"
     with django_assert_num_queries(1):
@@ -74,13 +76,13 @@ def test_an_unknown_uuid_is_looked_up_once_then_remembered(client: Client, djang
             assert client.post(url, data=UPDATE, content_type="application/json").status_code == 404
 
 
-def test_a_bot_created_after_loading_is_found(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_bot_created_after_loading_is_found(owner, client: Client, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     table.load()
     bot = bot_make(owner.tenant, upstream_url=endpoint.url)
     assert post(client, bot).status_code == 200
 
 
-def test_a_change_to_the_bot_is_picked_up_by_the_refresh(
+def test_it_a_change_to_the_bot_is_picked_up_by_the_refresh(
     client: Client, bot: Bot, endpoint: Endpoint, owner: Any
 ) -> None:
     post(client, bot)
@@ -93,7 +95,7 @@ def test_a_change_to_the_bot_is_picked_up_by_the_refresh(
     ]
 
 
-def test_a_new_secret_is_picked_up_by_the_refresh(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_new_secret_is_picked_up_by_the_refresh(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     old = str(bot.proxy_secret)
     post(client, bot)
     bot.proxy_secret = "fresh_secret"
@@ -103,7 +105,7 @@ def test_a_new_secret_is_picked_up_by_the_refresh(client: Client, bot: Bot, endp
     assert post(client, bot).status_code == 200
 
 
-def test_a_deleted_bot_is_forgotten_by_the_refresh(
+def test_it_a_deleted_bot_is_forgotten_by_the_refresh(
     client: Client, bot: Bot, django_capture_on_commit_callbacks: Any
 ) -> None:
     post(client, bot)
@@ -115,7 +117,7 @@ def test_a_deleted_bot_is_forgotten_by_the_refresh(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_background_refresh_sees_a_change_within_two_seconds(owner, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_it_the_background_refresh_sees_a_change_within_two_seconds(owner, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, upstream_url=endpoint.url, endpoint_secret="first_secret")
     table.start()
     try:

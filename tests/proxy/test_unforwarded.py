@@ -87,7 +87,7 @@ def test_it_forwards_every_type_of_a_manual_bot(owner: Party, client: Client, en
     assert len(endpoint.received) == 1
 
 
-def test_a_filtered_update_does_not_end_a_failure_streak(client: Client, bot: Bot, endpoint: Endpoint) -> None:
+def test_it_a_filtered_update_does_not_end_a_failure_streak(client: Client, bot: Bot, endpoint: Endpoint) -> None:
     endpoint.reply = Reply(500)
     post(client, bot, UPDATE)
     assert bot.id in health.failing
@@ -95,7 +95,7 @@ def test_a_filtered_update_does_not_end_a_failure_streak(client: Client, bot: Bo
     assert bot.id in health.failing
 
 
-def test_the_filtered_update_counts_as_an_update_not_as_a_delivery(client: Client, bot: Bot) -> None:
+def test_it_the_filtered_update_counts_as_an_update_not_as_a_delivery(client: Client, bot: Bot) -> None:
     post(client, bot, blocked_by(42))
     records_drain(seconds=5)
     from analytics.models import BotHourlyStats
@@ -106,7 +106,7 @@ def test_the_filtered_update_counts_as_an_update_not_as_a_delivery(client: Clien
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_through_telegram_a_block_is_kept_and_only_messages_reach_the_endpoint(
+def test_it_through_telegram_a_block_is_kept_and_only_messages_reach_the_endpoint(
     owner: Party, standin: StandIn, live_server: Any, settings: Any, proxy_threads: None
 ) -> None:
     settings.PUBLIC_URL = live_server.url

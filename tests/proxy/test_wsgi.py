@@ -45,7 +45,7 @@ def call(path: str, method: str = "GET", body: bytes = b"", **headers: str) -> t
     return started[0], dict(started[1]), content
 
 
-def test_an_update_is_forwarded_through_the_entry_point(owner, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_it_an_update_is_forwarded_through_the_entry_point(owner, endpoint: Endpoint) -> None:  # type: ignore[no-untyped-def]
     bot = bot_make(owner.tenant, upstream_url=endpoint.url)
     status, headers, _ = call(
         f"/proxy/bot/{bot.uuid}", "POST", UPDATE, HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=str(bot.proxy_secret)
@@ -55,20 +55,20 @@ def test_an_update_is_forwarded_through_the_entry_point(owner, endpoint: Endpoin
     assert "X-Frame-Options" not in headers  # the page middleware did not run
 
 
-def test_a_proxy_error_is_still_a_plain_status(owner) -> None:  # type: ignore[no-untyped-def]
+def test_it_a_proxy_error_is_still_a_plain_status(owner) -> None:  # type: ignore[no-untyped-def]
     bot: Bot = bot_make(owner.tenant)
     status, _, _ = call(f"/proxy/bot/{bot.uuid}", "POST", UPDATE, HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN="nope")
     assert status.startswith("401")
 
 
-def test_pages_keep_their_middleware() -> None:
+def test_it_pages_keep_their_middleware() -> None:
     status, headers, _ = call("/accounts/login/")
     assert status.startswith("200")
     assert headers["X-Frame-Options"] == "DENY"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_gunicorn_loads_the_routes_before_the_first_request(owner) -> None:  # type: ignore[no-untyped-def]
+def test_it_gunicorn_loads_the_routes_before_the_first_request(owner) -> None:  # type: ignore[no-untyped-def]
     import runpy
     from pathlib import Path
 
@@ -84,7 +84,7 @@ def test_gunicorn_loads_the_routes_before_the_first_request(owner) -> None:  # t
         table.stop()
 
 
-def test_gunicorn_runs_threads_by_default() -> None:
+def test_it_gunicorn_runs_threads_by_default() -> None:
     import runpy
     from pathlib import Path
 
