@@ -74,6 +74,7 @@ _worker_client: tuple[str, redis.Redis] | None = None
 
 # Only the holder may release a lease.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 
 
 def redis_client() -> redis.Redis | None:
@@ -237,6 +238,14 @@ def _lease_ms() -> int:
 def lease_take(shard: int, consumer: str) -> bool:
     client = _required_client()
     return bool(client.set(LEASE.format(shard=shard), consumer, nx=True, px=_lease_ms()))
+
+
+def lease_renew(shard: int, consumer: str) -> bool:
+    """Whether ``consumer`` still holds the stream's lease; if so it runs a full lease time again."""
+    try:
+        return bool(_required_client().eval(_RENEW, 1, LEASE.format(shard=shard), consumer, _lease_ms()))
+    except redis.RedisError:
+        return False
 
 
 def lease_release(shard: int, consumer: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,11 @@ from analytics.stats import COUNTERS, MAPS, HourCounters, day_counters
 from botpresto.bots.models import Bot
 
 logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """A batch outlasted its stream's lease: another drain has the stream (and this batch) now."""
+
 
 STORED = [*COUNTERS, *MAPS, "latency"]
 _BOT_FIELDS = ("id", "uuid", "username", "mixpanel_token")
@@ -165,9 +171,16 @@ def drained_claim(keys: list[int]) -> set[int]:
     return fresh
 
 
-def records_process(*, records: list[Any], keys: list[int] | None = None) -> int:
+def records_process(
+    *, records: list[Any], keys: list[int] | None = None, hold: Callable[[], bool] | None = None
+) -> int:
     """Store what a batch of records says, Mixpanel's part in its outbox, in one transaction; returns the
-    attempts used. ``keys`` (buffer entries, one per record) make a batch delivered again a no-op."""
+    attempts used. ``keys`` (buffer entries, one per record) make a batch delivered again a no-op.
+
+    ``hold`` renews the stream's lease just before the commit, or says it is lost: then nothing is
+    committed, since the drain that has the stream now may already be counting the bot's next records
+    without this batch's retries remembered (they are, right after the commit).
+    """
     with transaction.atomic():
         if keys is not None:
             fresh = drained_claim(keys)
@@ -193,6 +206,8 @@ def records_process(*, records: list[Any], keys: list[int] | None = None) -> int
         # Shared by every worker: updated last, so the row is locked only until the commit.
         counter_add(name=PipelineCounter.RECORDS_INVALID, n=invalid)
         counter_add(name=PipelineCounter.RECORDS_UNKNOWN_BOT, n=unknown)
+        if hold is not None and not hold():
+            raise LeaseLost
     retries_remember(remember, forget)
     _last_update_mark(attempts, bots)
     return len(attempts)
@@ -207,21 +222,21 @@ def _records_failed(records: list[Any], keys: list[int] | None) -> None:
         logger.error("analytics_records_failed records=%d", n)
 
 
-def _records_write(records: list[Any], keys: list[int] | None) -> None:
+def _records_write(records: list[Any], keys: list[int] | None, hold: Callable[[], bool] | None = None) -> None:
     """Write a batch; if it fails for a reason of its own, write its halves apart, down to the records
     at fault, which are counted (a bad record must not hold back those around it)."""
     try:
-        records_process(records=records, keys=keys)
-    except (OperationalError, InterfaceError):
-        raise  # the database is away: the whole batch waits
+        records_process(records=records, keys=keys, hold=hold)
+    except (OperationalError, InterfaceError, LeaseLost):
+        raise  # the database is away, or the batch is another drain's now: it waits whole
     except Exception:
         if len(records) == 1:
             logger.exception("analytics_record_failed")
             _records_failed(records, keys)
             return
         half = len(records) // 2
-        _records_write(records[:half], keys[:half] if keys is not None else None)
-        _records_write(records[half:], keys[half:] if keys is not None else None)
+        _records_write(records[:half], keys[:half] if keys is not None else None, hold)
+        _records_write(records[half:], keys[half:] if keys is not None else None, hold)
 
 
 def _drain_table(batch_size: int, deadline: float) -> int:
@@ -247,7 +262,10 @@ def _drain_stream(shard: int, consumer: str, batch_size: int) -> int:
         # be released, or each run meanwhile would count one more delivery against every entry in it.
         if batch.given_up:
             _records_failed([None] * len(batch.given_up), batch.given_up)
-        _records_write(batch.records, batch.keys)
+        _records_write(batch.records, batch.keys, hold=lambda: buffer.lease_renew(shard, consumer))
+    except LeaseLost:
+        logger.warning("analytics_lease_lost shard=%d entries=%d", shard, len(batch.ids))
+        return 0  # nothing committed; the drain holding the stream takes the batch over
     except (OperationalError, InterfaceError):
         buffer.batch_release(batch, consumer)  # taken again on a later run
         raise

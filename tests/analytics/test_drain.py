@@ -145,6 +145,22 @@ def test_it_a_database_outage_does_not_make_a_batch_count_as_poison(owner, setti
     assert failed() == 0
 
 
+@needs_redis
+def test_it_commits_nothing_once_its_lease_is_lost_and_the_new_holder_counts_the_batch_once(owner) -> None:  # type: ignore[no-untyped-def]
+    bot = bot_make(owner.tenant)
+    push_updates(bot, 8)
+    shard = buffer.shard_of({"bot": str(bot.uuid)})
+    assert buffer.lease_take(shard, "slow-worker")
+    buffer._required_client().set(buffer.LEASE.format(shard=shard), "next-worker")  # it ran out; taken over
+
+    assert services._drain_stream(shard, "slow-worker", 100) == 0
+    assert counted(bot) == (0, 0)
+    buffer.lease_release(shard, "next-worker")
+    services.records_drain(seconds=5)
+    assert counted(bot) == (8, 8)
+    assert buffer.buffer_length() == 0
+
+
 def test_it_each_thread_drains_under_a_consumer_name_of_its_own() -> None:
     names: list[str] = []
     threads = [threading.Thread(target=lambda: names.append(buffer.consumer_name())) for _ in range(2)]
