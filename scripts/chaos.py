@@ -474,7 +474,9 @@ class Harness:
             return []
         return [
             line.removeprefix("Subject: ").strip()
-            for path in sorted(mail.iterdir())
+            # In the order written: the file names hold the second and then an object's id, so two emails
+            # of one second (an outage's failing and recovered, say) would sort at random by name.
+            for path in sorted(mail.iterdir(), key=lambda path: (path.stat().st_mtime_ns, path.name))
             for line in path.read_text(errors="replace").splitlines()
             if line.startswith("Subject: ")
         ]
