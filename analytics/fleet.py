@@ -26,8 +26,31 @@ _URGENT = (S.FAILING, S.TOKEN_REVOKED, S.WEBHOOK_CHANGED)
 _WATCH = frozenset({S.DISCONNECTED, S.BYPASSED, S.WAITING})
 
 
+class _Rates:
+    """What a page shows of a bot's day and of the tenant's totals alike."""
+
+    attempts: int
+    latency: list[int]
+
+    @property
+    def total_failures(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def failure_rate(self) -> float:
+        return self.total_failures / self.attempts if self.attempts else 0.0
+
+    @property
+    def failure_percent(self) -> float:
+        return 100 * self.failure_rate
+
+    @property
+    def latency_p95_ms(self) -> float | None:
+        return percentile(self.latency, 0.95)
+
+
 @dataclass
-class BotDay:
+class BotDay(_Rates):
     """One bot's last 24 hours, hour by hour (oldest first)."""
 
     updates: list[int] = field(default_factory=lambda: [0] * HOURS)
@@ -43,24 +66,12 @@ class BotDay:
     def total_failures(self) -> int:
         return sum(self.failures)
 
-    @property
-    def failure_rate(self) -> float:
-        return self.total_failures / self.attempts if self.attempts else 0.0
-
-    @property
-    def failure_percent(self) -> float:
-        return 100 * self.failure_rate
-
-    @property
-    def latency_p95_ms(self) -> float | None:
-        return percentile(self.latency, 0.95)
-
     def sparkline(self) -> SafeString:
         return sparkline(self)
 
 
 @dataclass
-class FleetTotals:
+class FleetTotals(_Rates):
     bots: int = 0
     attention: int = 0
     updates: int = 0
@@ -69,16 +80,8 @@ class FleetTotals:
     latency: list[int] = field(default_factory=lambda: [0] * BUCKETS)
 
     @property
-    def failure_rate(self) -> float:
-        return self.failures / self.attempts if self.attempts else 0.0
-
-    @property
-    def failure_percent(self) -> float:
-        return 100 * self.failure_rate
-
-    @property
-    def latency_p95_ms(self) -> float | None:
-        return percentile(self.latency, 0.95)
+    def total_failures(self) -> int:
+        return self.failures
 
 
 def _window(now: datetime) -> datetime:

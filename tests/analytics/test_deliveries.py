@@ -293,3 +293,18 @@ def test_it_a_cache_outage_while_marking_a_notice_raises_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         drain()
     assert Delivery.objects.filter(bot=bot).count() == 1  # stored once, not taken again
+
+
+def test_it_pages_the_log_page_keeping_its_filters(
+    owner_client: Client, bot: Bot, push: Push, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analytics import delivery_views
+
+    monkeypatch.setattr(delivery_views, "PAGE_SIZE", 2)
+    for n in range(3):
+        push(bot, message(10 + n, ANN), status=502, upstream_status=500, error="http_status", received_at=NOW - n)
+    drain()
+    html = owner_client.get(f"/bots/{bot.uuid}/deliveries/?failed=true").content.decode()
+    assert "Page 1 of 2" in html
+    assert "?failed=true&amp;page=2" in html
+    assert "Page 2 of 2" in owner_client.get(f"/bots/{bot.uuid}/deliveries/?failed=true&page=2").content.decode()

@@ -7,16 +7,11 @@ address on its loopback: nothing leaves the machine, and no name is resolved by 
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_ENCRYPTION_KEYS
+from tests.netns import netns_run
 
 pytestmark = pytest.mark.slow
 CHECK = Path(__file__).with_name("alert_webhook_check.py")
@@ -25,22 +20,9 @@ HOSTS = "1.2.3.4 good.example\n127.0.0.1 rebind.example\n"
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    if shutil.which("unshare") is None or os.geteuid() != 0:
-        pytest.skip("needs unshare and root for a network namespace of its own")
-    hosts = tmp_path_factory.mktemp("netns") / "hosts"
-    hosts.write_text(HOSTS)
-    script = (
-        f"mount --bind {hosts} /etc/hosts && ip link set lo up && ip addr add 1.2.3.4/32 dev lo "
-        f"&& exec {sys.executable} {CHECK}"
-    )
-    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 50, "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS}
-    env.update({"ALLOW_PRIVATE_UPSTREAMS": "false", "EMAIL_URL": "dummymail://", "REDIS_URL": ""})
-    env.update({"CELERY_BROKER_URL": "memory://", "ALERT_WEBHOOK_TIMEOUT": "2", "PROXY_CONNECT_TIMEOUT": "1"})
-    done = subprocess.run(
-        ["unshare", "-m", "-n", "--", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    env = {"EMAIL_URL": "dummymail://", "REDIS_URL": "", "CELERY_BROKER_URL": "memory://"}
+    env.update(ALERT_WEBHOOK_TIMEOUT="2", PROXY_CONNECT_TIMEOUT="1")
+    return netns_run(CHECK, hosts=HOSTS, folder=tmp_path_factory.mktemp("netns"), env=env, timeout=120)
 
 
 def test_it_posts_to_a_public_address_with_tls_verified_for_the_name(results: dict) -> None:  # type: ignore[type-arg]
