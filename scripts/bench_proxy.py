@@ -313,7 +313,9 @@ def drain_under_load(
     import requests
 
     sys.path.insert(0, str(ROOT))
-    from analytics.buffer import KEY
+    from analytics.buffer import STREAM
+
+    streams = [STREAM.format(shard=n) for n in range(int(env.get("ANALYTICS_SHARDS", "8")))]
 
     collector_port = free_port()
     start(
@@ -324,7 +326,12 @@ def drain_under_load(
     )
     wait_port(collector_port)
     client = redis.Redis.from_url(env["REDIS_URL"])
-    client.delete(KEY)
+    client.delete(*streams)
+
+    def backlog() -> int:
+        """Records pushed and not yet acknowledged (the drain deletes what it acknowledged)."""
+        return sum(int(client.xlen(stream)) for stream in streams)
+
     worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "1", "--without-mingle"]
     worker += ["--without-gossip", "--loglevel=WARNING", "-s", str(var / "celerybeat-schedule")]
     worker_process = start(
@@ -338,7 +345,7 @@ def drain_under_load(
 
     def sample() -> None:
         while not stop.is_set():
-            samples.append((round(time.monotonic() - began, 1), int(client.llen(KEY))))
+            samples.append((round(time.monotonic() - began, 1), backlog()))
             stop.wait(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -346,7 +353,7 @@ def drain_under_load(
     load = wrk(proxy_url, script, 64, duration)
     loaded = time.monotonic() - began
     deadline = time.monotonic() + 60
-    while client.llen(KEY) and time.monotonic() < deadline:
+    while backlog() and time.monotonic() < deadline:
         time.sleep(0.2)
     emptied = time.monotonic() - began
     worker_cpu = cpu_seconds(worker_process.pid) - worker_cpu  # draining what the load pushed (and beat, idle)
@@ -360,7 +367,7 @@ def drain_under_load(
         "worker_cpu_us_per_record": round(worker_cpu / max(load["requests"], 1) * 1e6, 1),
         "backlog_max": max(during, default=0),
         "backlog_end_of_load": during[-1] if during else 0,
-        "empty_after_load_seconds": round(max(emptied - loaded, 0), 1) if not client.llen(KEY) else None,
+        "empty_after_load_seconds": round(max(emptied - loaded, 0), 1) if not backlog() else None,
         "mixpanel": requests.get(f"http://127.0.0.1:{collector_port}/summary", timeout=5).json(),
         "samples": samples[:: max(1, len(samples) // 12)],
     }
